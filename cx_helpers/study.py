@@ -1,0 +1,646 @@
+"""Load and validate a study: ``study.yaml`` plus the client's tables (see ``data/README.md``).
+
+``load_study(path)`` reads every table once, checks it against the contract and returns a
+:class:`Study` whose tables use roles (touchpoint ids, outcome names) instead of the client's
+column names. Every problem found is reported at once, as one :class:`~cx_helpers.StudyError`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from cx_helpers.errors import StudyError
+
+__all__ = ["Journey", "Outcome", "Study", "load_study", "summarize"]
+
+CONFIG_NAME = "study.yaml"
+OUTCOME_KINDS = ("nps", "ordinal", "binary", "continuous")
+
+# The contract's keys: a nested dict of allowed keys (None: a leaf; "*": a mapping of user names).
+_TABLE_KEYS = {
+    "survey": {"path": None, "id": None, "customer": None},
+    "touchpoints": {"path": None, "id": None, "label": None, "stage": None, "channel": None,
+                    "type": None},
+    "events": {"path": None, "customer": None, "time": None, "touchpoint": None, "channel": None,
+               "rating": None, "rating_scale": None},
+    "outcomes": {"path": None, "customer": None},
+}
+_TOUCHPOINT_KEYS = {"column": None, "label": None, "stage": None, "channel": None, "type": None,
+                    "scale": None, "na_codes": None}
+_OUTCOME_KEYS = {"column": None, "kind": None, "label": None, "scale": None, "table": None,
+                 "na_codes": None}
+_JOURNEY_KEYS = {"touchpoints": None, "rating": None, "scale": None, "label": None,
+                 "na_codes": None}
+_SCHEMA = {
+    "name": None, "client": None, "description": None, "seed": None, "min_base": None,
+    "branding": {"logo": None, "primary_colour": None},
+    "tables": _TABLE_KEYS,
+    "stages": None, "rating_scale": None, "na_codes": None,
+    "touchpoints": {"*": _TOUCHPOINT_KEYS},
+    "outcomes": {"*": _OUTCOME_KEYS},
+    "segments": None, "weight": None, "pii": None,
+    "journeys": {"declared": {"*": _JOURNEY_KEYS},
+                 "events": {"gap_days": None, "starts": None, "types": None,
+                            "repeat_days": None}},
+}
+_BINARY = {"0": 0.0, "1": 1.0, "0.0": 0.0, "1.0": 1.0, "false": 0.0, "true": 1.0, "no": 0.0,
+           "yes": 1.0}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A loyalty or business outcome: where it lives and what kind of variable it is."""
+
+    name: str
+    column: str
+    kind: str
+    scale: tuple[float, float] | None
+    label: str
+    table: str = "survey"
+
+
+@dataclass(frozen=True)
+class Journey:
+    """A declared journey: a group of touchpoints, optionally rated as a whole."""
+
+    name: str
+    touchpoints: tuple[str, ...]
+    rating_column: str | None = None
+    scale: tuple[float, float] | None = None
+    label: str = ""
+
+
+@dataclass
+class Study:
+    """A loaded, validated study. See ``data/README.md`` for each attribute."""
+
+    name: str
+    root: Path
+    config: dict
+    catalog: pd.DataFrame
+    ratings: pd.DataFrame
+    respondents: pd.DataFrame
+    journey_ratings: pd.DataFrame
+    events: pd.DataFrame | None
+    outcomes: pd.DataFrame | None
+    outcome_specs: dict[str, Outcome]
+    journeys: dict[str, Journey]
+    segments: list[str]
+    has_weight: bool
+    inputs: list[Path] = field(default_factory=list)
+
+    @property
+    def seed(self) -> int:
+        """The study's default seed."""
+        return int(self.config.get("seed", 20261122))
+
+    @property
+    def min_base(self) -> int:
+        """Bases under this are suppressed in reports."""
+        return int(self.config.get("min_base", 30))
+
+    @property
+    def client(self) -> str:
+        """The client's name, for reports."""
+        return str(self.config.get("client", ""))
+
+    @property
+    def stages(self) -> list[str]:
+        """Stages in journey order."""
+        return list(self.catalog["stage"].cat.categories)
+
+    @property
+    def rated_touchpoints(self) -> list[str]:
+        """Touchpoints with a survey rating column, in catalog order."""
+        return list(self.ratings.columns)
+
+    def frame(self) -> pd.DataFrame:
+        """One wide table a row per respondent: respondents, ratings and journey ratings."""
+        jr = self.journey_ratings.add_prefix("journey_")
+        return self.respondents.join(self.ratings).join(jr)
+
+
+# ----------------------------------------------------------------------------------------------
+# reading
+# ----------------------------------------------------------------------------------------------
+
+def _closest(name, choices):
+    match = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1, cutoff=0.5)
+    return f"did you mean '{match[0]}'?" if match else f"valid: {', '.join(map(str, choices))}"
+
+
+def _check_keys(node, schema, where, problems, file):
+    if not isinstance(node, dict):
+        problems.append(StudyError(f"'{where}' must be a mapping, found {type(node).__name__}.",
+                                   file=file))
+        return
+    for key, value in node.items():
+        if "*" in schema:
+            sub = schema["*"]
+        elif key in schema:
+            sub = schema[key]
+        else:
+            problems.append(StudyError(
+                f"unknown config key '{where + '.' if where else ''}{key}'.", file=file,
+                fix=f"{_closest(key, list(schema))} (see data/README.md)"))
+            continue
+        if isinstance(sub, dict) and value is not None:
+            _check_keys(value, sub, f"{where + '.' if where else ''}{key}", problems, file)
+
+
+def _read_config(root: Path) -> dict:
+    path = root / CONFIG_NAME
+    if not root.exists():
+        raise StudyError("the study folder does not exist.", file=root,
+                         fix="give the path of a folder holding study.yaml.")
+    if not path.is_file():
+        raise StudyError("no study.yaml in the study folder.", file=path,
+                         fix="create study.yaml (see data/README.md) or run `cx synth --out DIR`.")
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise StudyError(f"not valid YAML ({exc}).", file=path,
+                         fix="correct the YAML syntax.") from None
+    if not isinstance(config, dict):
+        raise StudyError("study.yaml must be a mapping of keys to values.", file=path)
+    return config
+
+
+def _read_table(path: Path, drop=(), display=None):
+    """Read a CSV/CSV.gz/Parquet table as text columns, leaving out ``drop`` columns."""
+    display = display or path
+    if not path.is_file():
+        raise StudyError("file not found.", file=display,
+                         fix="check tables.*.path in study.yaml (paths are relative to the study).")
+    drop = set(drop)
+    suffixes = "".join(path.suffixes[-2:]).lower()
+    try:
+        if suffixes.endswith(".parquet"):
+            import pyarrow.parquet as pq
+            names = pq.read_schema(path).names
+            table = pd.read_parquet(path, columns=[c for c in names if c not in drop])
+            table = table.astype(object).where(table.notna(), None).astype("string")
+        else:
+            header = pd.read_csv(path, nrows=0).columns
+            table = pd.read_csv(path, usecols=[c for c in header if c not in drop], dtype=str,
+                                keep_default_na=False, na_values=[""])
+    except StudyError:
+        raise
+    except Exception as exc:  # a parser error of any kind: say which file
+        raise StudyError(f"cannot be read ({exc}).", file=display,
+                         fix="export it as CSV (comma-separated, header row) or Parquet.") from None
+    if len(table) == 0:
+        raise StudyError("the table is empty (no data rows).", file=display,
+                         expected="at least one row", fix="export the data with its rows.")
+    table.columns = [str(c) for c in table.columns]
+    return table
+
+
+def _need_column(table, column, display, role, problems):
+    if column is None:
+        return False
+    if column not in table.columns:
+        problems.append(StudyError(
+            f"no column '{column}' (configured as {role}).", file=display, column=column,
+            fix=f"{_closest(column, table.columns)} Correct study.yaml or the file's header."))
+        return False
+    return True
+
+
+def _rows(mask) -> list[int]:
+    """1-based data row numbers where ``mask`` is true."""
+    return list(np.flatnonzero(np.asarray(mask)) + 1)
+
+
+def _scale(value, default, where, problems, file):
+    scale = value if value is not None else default
+    if scale is None:
+        return None
+    if (not isinstance(scale, (list, tuple)) or len(scale) != 2
+            or not all(isinstance(v, (int, float)) for v in scale) or scale[0] >= scale[1]):
+        problems.append(StudyError(f"{where}: scale must be [min, max] with min < max, found "
+                                   f"{scale!r}.", file=file))
+        return None
+    return float(scale[0]), float(scale[1])
+
+
+def _numeric(series, display, column, problems, scale=None, na_codes=(), integer=False):
+    """Parse a rating/outcome column: NA codes and blanks become NaN; bad values are problems."""
+    text = series.astype("string").str.strip()
+    values = pd.to_numeric(text, errors="coerce").astype(float)
+    bad_text = text.notna() & values.isna()
+    if bad_text.any():
+        sample = ", ".join(repr(v) for v in text[bad_text].unique()[:3])
+        problems.append(StudyError(
+            f"text where a number was expected ({sample}).", file=display, column=column,
+            rows=_rows(bad_text), expected="numbers" + (f" on {scale[0]:g}-{scale[1]:g}"
+                                                        if scale else ""),
+            fix="recode the text, or declare it under na_codes if it means 'not applicable'."))
+    if na_codes:
+        values = values.mask(values.isin([float(c) for c in na_codes]))
+    if scale is not None:
+        out = values.notna() & ((values < scale[0]) | (values > scale[1]))
+        if integer:
+            out |= values.notna() & (values != values.round())
+        if out.any():
+            sample = ", ".join(f"{v:g}" for v in values[out].unique()[:3])
+            problems.append(StudyError(
+                f"values outside the scale ({sample}).", file=display, column=column,
+                rows=_rows(out), expected=f"{'whole numbers' if integer else 'values'} from "
+                                          f"{scale[0]:g} to {scale[1]:g}",
+                fix="correct the scale in study.yaml, or add the code to na_codes if it means "
+                    "'not applicable'."))
+            values = values.mask(out)
+    return values
+
+
+# ----------------------------------------------------------------------------------------------
+# the loader
+# ----------------------------------------------------------------------------------------------
+
+def load_study(path) -> Study:
+    """Load and validate a study folder.
+
+    Parameters
+    ----------
+    path : str or Path
+        A folder holding ``study.yaml`` and the tables it names.
+
+    Returns
+    -------
+    Study
+        Tidy tables keyed by roles (touchpoint ids, outcome names).
+
+    Raises
+    ------
+    StudyError
+        Listing every problem found: file, column, rows, what was expected and how to fix it.
+    """
+    root = Path(path)
+    config = _read_config(root)
+    cfg_file = root / CONFIG_NAME
+    problems: list[StudyError] = []
+    _check_keys(config, _SCHEMA, "", problems, cfg_file)
+    tables_cfg = config.get("tables") or {}
+    survey_cfg = tables_cfg.get("survey") or {}
+    for key in ("path", "id"):
+        if not survey_cfg.get(key):
+            problems.append(StudyError(f"tables.survey.{key} is required.", file=cfg_file,
+                                       fix="name the survey file and its respondent id column."))
+    if problems:
+        raise StudyError.collect(problems)
+
+    inputs = [cfg_file]
+    pii = [str(c) for c in (config.get("pii") or [])]
+
+    def read(role):
+        spec = tables_cfg.get(role)
+        if not spec:
+            return None, None
+        if not spec.get("path"):
+            problems.append(StudyError(f"tables.{role}.path is required.", file=cfg_file))
+            return None, None
+        file = root / spec["path"]
+        try:
+            table = _read_table(file, drop=pii if role == "survey" else ())
+        except StudyError as exc:
+            problems.append(exc)
+            return None, None
+        inputs.append(file)
+        return table, file
+
+    survey, survey_file = read("survey")
+    catalog_raw, catalog_file = read("touchpoints")
+    events_raw, events_file = read("events")
+    outcomes_raw, outcomes_file = read("outcomes")
+    if survey is None:
+        raise StudyError.collect(problems)
+
+    default_scale = _scale(config.get("rating_scale"), None, "rating_scale", problems, cfg_file)
+    default_na = list(config.get("na_codes") or [])
+
+    catalog = _build_catalog(config, catalog_raw, catalog_file, survey, survey_file, default_scale,
+                             problems, cfg_file)
+
+    # respondents ------------------------------------------------------------------------------
+    id_col = survey_cfg["id"]
+    cust_col = survey_cfg.get("customer") or id_col
+    respondents = pd.DataFrame(index=pd.RangeIndex(len(survey)))
+    if _need_column(survey, id_col, survey_file, "tables.survey.id", problems):
+        ids = survey[id_col].astype("string").str.strip()
+        missing = ids.isna()
+        if missing.any():
+            problems.append(StudyError("respondent id is blank.", file=survey_file, column=id_col,
+                                       rows=_rows(missing), fix="give every respondent an id."))
+        dup = ids.duplicated(keep=False) & ~missing
+        if dup.any():
+            problems.append(StudyError(
+                f"duplicate respondent ids ({', '.join(ids[dup].unique()[:3])}).",
+                file=survey_file, column=id_col, rows=_rows(dup), expected="one row per respondent",
+                fix="remove repeated rows or give each respondent a distinct id."))
+        respondents["respondent"] = ids
+    if _need_column(survey, cust_col, survey_file, "tables.survey.customer", problems):
+        respondents["customer"] = survey[cust_col].astype("string").str.strip()
+    segments = [str(s) for s in (config.get("segments") or [])]
+    for seg in segments:
+        if _need_column(survey, seg, survey_file, "a segment", problems):
+            respondents[seg] = survey[seg].astype("string").fillna("(missing)")
+    weight_col = config.get("weight")
+    respondents["weight"] = 1.0
+    if weight_col and _need_column(survey, weight_col, survey_file, "weight", problems):
+        w = _numeric(survey[weight_col], survey_file, weight_col, problems)
+        bad = w.isna() | (w <= 0)
+        if bad.any():
+            problems.append(StudyError(
+                "weights must be positive numbers.", file=survey_file, column=weight_col,
+                rows=_rows(bad), expected="a weight > 0 on every row",
+                fix="drop those respondents or correct the weighting."))
+        respondents["weight"] = w
+
+    # ratings ----------------------------------------------------------------------------------
+    ratings = pd.DataFrame(index=respondents.index)
+    tp_cfg = config.get("touchpoints") or {}
+    for tp in catalog.loc[catalog["column"].notna(), "touchpoint"]:
+        row = catalog.set_index("touchpoint").loc[tp]
+        col = row["column"]
+        if _need_column(survey, col, survey_file, f"the rating of touchpoint '{tp}'", problems):
+            na = (tp_cfg.get(tp) or {}).get("na_codes", default_na) or []
+            scale = (row["scale_min"], row["scale_max"]) if pd.notna(row["scale_min"]) else None
+            ratings[tp] = _numeric(survey[col], survey_file, col, problems, scale, na)
+
+    # outcomes ---------------------------------------------------------------------------------
+    outcome_specs: dict[str, Outcome] = {}
+    outcomes = None
+    if outcomes_raw is not None:
+        ocfg = tables_cfg["outcomes"]
+        ocust = ocfg.get("customer") or "customer"
+        outcomes = pd.DataFrame(index=outcomes_raw.index)
+        if _need_column(outcomes_raw, ocust, outcomes_file, "tables.outcomes.customer", problems):
+            outcomes["customer"] = outcomes_raw[ocust].astype("string").str.strip()
+            dup = outcomes["customer"].duplicated(keep=False)
+            if dup.any():
+                problems.append(StudyError(
+                    "duplicate customers in the outcomes table.", file=outcomes_file, column=ocust,
+                    rows=_rows(dup), expected="one row per customer",
+                    fix="aggregate the outcomes to one row per customer."))
+    for name, spec in (config.get("outcomes") or {}).items():
+        spec = spec or {}
+        kind = spec.get("kind")
+        if kind not in OUTCOME_KINDS:
+            problems.append(StudyError(
+                f"outcome '{name}' has kind {kind!r}.", file=cfg_file,
+                expected=f"one of {', '.join(OUTCOME_KINDS)}",
+                fix="nps for 0-10 likelihood to recommend, ordinal for rating scales, binary for "
+                    "yes/no outcomes such as churn, continuous for amounts."))
+            continue
+        table_name = spec.get("table", "survey")
+        if table_name not in ("survey", "outcomes"):
+            problems.append(StudyError(f"outcome '{name}': table must be survey or outcomes, "
+                                       f"found {table_name!r}.", file=cfg_file))
+            continue
+        src, src_file = (survey, survey_file) if table_name == "survey" else (outcomes_raw,
+                                                                              outcomes_file)
+        if src is None:
+            if table_name == "outcomes" and "outcomes" not in tables_cfg:
+                problems.append(StudyError(
+                    f"outcome '{name}' is in the outcomes table, but tables.outcomes is not "
+                    "configured.", file=cfg_file, fix="add tables.outcomes to study.yaml."))
+            continue
+        col = spec.get("column")
+        if not col:
+            problems.append(StudyError(f"outcome '{name}' has no column.", file=cfg_file))
+            continue
+        scale = (0.0, 10.0) if kind == "nps" else _scale(spec.get("scale"), None,
+                                                         f"outcome '{name}'", problems, cfg_file)
+        if kind == "ordinal" and scale is None:
+            problems.append(StudyError(f"ordinal outcome '{name}' needs a scale.", file=cfg_file,
+                                       fix="add scale: [min, max]."))
+        label = spec.get("label") or name
+        outcome_specs[name] = Outcome(name, col, kind, scale, label, table_name)
+        if not _need_column(src, col, src_file, f"outcome '{name}'", problems):
+            continue
+        if kind == "binary":
+            text = src[col].astype("string").str.strip().str.lower()
+            values = text.map(_BINARY.get).astype(float)
+            bad = text.notna() & values.isna()
+            if bad.any():
+                problems.append(StudyError(
+                    f"not a yes/no value ({', '.join(repr(v) for v in text[bad].unique()[:3])}).",
+                    file=src_file, column=col, rows=_rows(bad), expected="0/1, true/false or yes/no",
+                    fix="recode the column to 0 and 1."))
+        else:
+            values = _numeric(src[col], src_file, col, problems, scale, spec.get("na_codes") or [],
+                              integer=kind in ("nps", "ordinal"))
+        if table_name == "survey":
+            respondents[name] = values
+        elif outcomes is not None:
+            outcomes[name] = values
+
+    # journeys ---------------------------------------------------------------------------------
+    journeys, journey_ratings = _declared_journeys(config, catalog, survey, survey_file,
+                                                   default_scale, default_na, problems, cfg_file,
+                                                   respondents.index)
+    if journeys:
+        member = {tp: j.name for j in reversed(journeys.values()) for tp in j.touchpoints}
+        catalog["journey"] = catalog["touchpoint"].map(member).astype("string")
+
+    # events -----------------------------------------------------------------------------------
+    events = None
+    if events_raw is not None:
+        events = _build_events(tables_cfg["events"], events_raw, events_file, catalog, problems)
+
+    if problems:
+        raise StudyError.collect(problems)
+
+    index = pd.Index(respondents.pop("respondent"), name="respondent")
+    for frame in (respondents, ratings, journey_ratings):
+        frame.index = index
+    if outcomes is not None and len(outcomes.columns) > 1:
+        extra = outcomes.set_index("customer")
+        respondents = respondents.join(extra, on="customer")
+    return Study(
+        name=str(config.get("name") or root.resolve().name), root=root, config=config,
+        catalog=catalog, ratings=ratings, respondents=respondents, journey_ratings=journey_ratings,
+        events=events, outcomes=outcomes.reset_index(drop=True) if outcomes is not None else None,
+        outcome_specs=outcome_specs, journeys=journeys, segments=segments,
+        has_weight=bool(weight_col), inputs=inputs)
+
+
+def _build_catalog(config, raw, file, survey, survey_file, default_scale, problems, cfg_file):
+    """Merge the catalog table with the config's touchpoints into one table."""
+    tp_cfg = config.get("touchpoints") or {}
+    table_cfg = (config.get("tables") or {}).get("touchpoints") or {}
+    roles = ("label", "stage", "channel", "type")
+    rows = {}
+    if raw is not None:
+        id_col = table_cfg.get("id", "touchpoint")
+        if _need_column(raw, id_col, file, "tables.touchpoints.id", problems):
+            ids = raw[id_col].astype("string").str.strip()
+            dup = ids.duplicated(keep=False)
+            if dup.any():
+                problems.append(StudyError("duplicate touchpoint ids.", file=file, column=id_col,
+                                           rows=_rows(dup), fix="list each touchpoint once."))
+            cols = {}
+            for role in roles:
+                col = table_cfg.get(role, role)
+                if col in raw.columns:
+                    cols[role] = col
+                elif role in table_cfg:
+                    _need_column(raw, col, file, f"tables.touchpoints.{role}", problems)
+            for i, tp in ids.items():
+                rows[tp] = {role: raw.at[i, col] for role, col in cols.items()}
+    for tp, spec in tp_cfg.items():
+        spec = spec or {}
+        base = rows.setdefault(str(tp), {})
+        for role in roles:
+            if spec.get(role) is not None:
+                base[role] = str(spec[role])
+        base["column"] = spec.get("column")
+        scale = _scale(spec.get("scale"), default_scale, f"touchpoint '{tp}'", problems, cfg_file)
+        if base["column"] is not None and scale is None:
+            problems.append(StudyError(f"touchpoint '{tp}' has no rating scale.", file=cfg_file,
+                                       fix="add rating_scale: [min, max] or a scale to it."))
+        base["scale"] = scale
+    stages = [str(s) for s in (config.get("stages") or [])]
+    records = []
+    for tp, r in rows.items():
+        stage = r.get("stage")
+        if stage is None or pd.isna(stage):
+            problems.append(StudyError(
+                f"touchpoint '{tp}' has no stage.", file=cfg_file,
+                fix="give it a stage in study.yaml or in the touchpoints catalog."))
+            stage = None
+        elif stages and stage not in stages:
+            problems.append(StudyError(
+                f"touchpoint '{tp}' has stage '{stage}', which is not in stages.", file=cfg_file,
+                fix=f"{_closest(stage, stages)} Or add it to stages."))
+        scale = r.get("scale") or (None, None)
+        label = r.get("label")
+        records.append({
+            "touchpoint": tp, "label": tp if label is None or pd.isna(label) else str(label),
+            "stage": stage, "channel": r.get("channel") or "unspecified",
+            "type": r.get("type") or "unspecified", "column": r.get("column"),
+            "scale_min": scale[0], "scale_max": scale[1]})
+    catalog = pd.DataFrame.from_records(records, columns=[
+        "touchpoint", "label", "stage", "channel", "type", "column", "scale_min", "scale_max"])
+    order = stages or list(dict.fromkeys(s for s in catalog["stage"] if s is not None))
+    catalog["stage"] = pd.Categorical(catalog["stage"], categories=order, ordered=True)
+    for col in ("touchpoint", "label", "channel", "type", "column"):
+        catalog[col] = catalog[col].astype("string")
+    catalog["scale_min"] = catalog["scale_min"].astype(float)
+    catalog["scale_max"] = catalog["scale_max"].astype(float)
+    catalog["journey"] = pd.Series(pd.NA, index=catalog.index, dtype="string")
+    if catalog.empty:
+        problems.append(StudyError("the study has no touchpoints.", file=cfg_file,
+                                   fix="list them under touchpoints: or in a catalog table."))
+    return catalog.sort_values("stage", kind="stable").reset_index(drop=True)
+
+
+def _declared_journeys(config, catalog, survey, survey_file, default_scale, default_na, problems,
+                       cfg_file, index):
+    declared = ((config.get("journeys") or {}).get("declared")) or {}
+    known = set(catalog["touchpoint"])
+    journeys, ratings = {}, pd.DataFrame(index=index)
+    for name, spec in declared.items():
+        spec = spec or {}
+        tps = [str(t) for t in (spec.get("touchpoints") or [])]
+        if not tps:
+            problems.append(StudyError(f"journey '{name}' lists no touchpoints.", file=cfg_file))
+        for tp in tps:
+            if tp not in known:
+                problems.append(StudyError(
+                    f"journey '{name}' names touchpoint '{tp}', which is not in the catalog.",
+                    file=cfg_file, fix=_closest(tp, sorted(known))))
+        col = spec.get("rating")
+        scale = _scale(spec.get("scale"), default_scale, f"journey '{name}'", problems, cfg_file)
+        if col and _need_column(survey, col, survey_file, f"the rating of journey '{name}'",
+                                problems):
+            na = spec.get("na_codes", default_na) or []
+            ratings[str(name)] = _numeric(survey[col], survey_file, col, problems, scale, na)
+        journeys[str(name)] = Journey(str(name), tuple(tps), col, scale,
+                                      str(spec.get("label") or name))
+    return journeys, ratings
+
+
+def _build_events(cfg, raw, file, catalog, problems):
+    cols = {"customer": cfg.get("customer", "customer"), "time": cfg.get("time", "time"),
+            "touchpoint": cfg.get("touchpoint", "touchpoint")}
+    ok = all(_need_column(raw, col, file, f"tables.events.{role}", problems)
+             for role, col in cols.items())
+    for role in ("channel", "rating"):
+        if cfg.get(role):
+            ok &= _need_column(raw, cfg[role], file, f"tables.events.{role}", problems)
+    if not ok:
+        return None
+    events = pd.DataFrame({"customer": raw[cols["customer"]].astype("string").str.strip()})
+    blank = events["customer"].isna()
+    if blank.any():
+        problems.append(StudyError("event without a customer.", file=file, column=cols["customer"],
+                                   rows=_rows(blank), fix="fill in the customer id."))
+    text = raw[cols["time"]].astype("string").str.strip()
+    time = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
+    bad = time.isna()
+    if bad.any():
+        sample = ", ".join(repr(v) for v in text[bad & text.notna()].unique()[:3]) or "blank"
+        problems.append(StudyError(
+            f"missing or unparseable timestamps ({sample}).", file=file, column=cols["time"],
+            rows=_rows(bad), expected="ISO 8601 date-times such as 2026-03-04T09:15:00+00:00",
+            fix="export timestamps in ISO 8601, or drop the rows without a time."))
+    events["time"] = time
+    events["touchpoint"] = raw[cols["touchpoint"]].astype("string").str.strip()
+    unknown = ~events["touchpoint"].isin(set(catalog["touchpoint"]))
+    if unknown.any():
+        names = ", ".join(repr(v) for v in events.loc[unknown, "touchpoint"].unique()[:3])
+        problems.append(StudyError(
+            f"events on touchpoints not in the catalog ({names}).", file=file,
+            column=cols["touchpoint"], rows=_rows(unknown),
+            fix="add them to the touchpoints catalog or study.yaml, or correct the ids."))
+    if cfg.get("channel"):
+        events["channel"] = raw[cfg["channel"]].astype("string")
+    else:
+        events["channel"] = events["touchpoint"].map(
+            catalog.set_index("touchpoint")["channel"]).astype("string")
+    scale = _scale(cfg.get("rating_scale"), None, "tables.events.rating_scale", problems, file)
+    if cfg.get("rating"):
+        events["rating"] = _numeric(raw[cfg["rating"]], file, cfg["rating"], problems, scale)
+    else:
+        events["rating"] = np.nan
+    return events.sort_values(["customer", "time"], kind="stable").reset_index(drop=True)
+
+
+def summarize(study: Study) -> dict:
+    """A short description of a loaded study, as printed by ``cx validate``.
+
+    Returns
+    -------
+    dict
+        respondents, touchpoints, rated touchpoints, stages, channels, journeys, events,
+        customers with events, event date range, outcomes.
+    """
+    info = {
+        "study": study.name,
+        "respondents": len(study.respondents),
+        "touchpoints": len(study.catalog),
+        "rated touchpoints": len(study.rated_touchpoints),
+        "stages": len(study.stages),
+        "channels": study.catalog["channel"].nunique(),
+        "declared journeys": len(study.journeys),
+        "segments": ", ".join(study.segments) or "none",
+        "weighted": "yes" if study.has_weight else "no",
+    }
+    if study.events is not None:
+        info["events"] = len(study.events)
+        info["customers with events"] = study.events["customer"].nunique()
+        info["event dates"] = (f"{study.events['time'].min():%Y-%m-%d} to "
+                               f"{study.events['time'].max():%Y-%m-%d}")
+    else:
+        info["events"] = 0
+    info["outcomes"] = ", ".join(f"{o.name} ({o.kind})" for o in study.outcome_specs.values()) \
+        or "none"
+    return info

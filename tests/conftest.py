@@ -1,0 +1,43 @@
+"""Shared fixtures: the bundled sample study and the real datasets in ../shared/data."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "data" / "sample"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def sample_dir() -> Path:
+    """The bundled sample study (read only)."""
+    return SAMPLE
+
+
+@pytest.fixture(scope="session")
+def sample_study():
+    """The sample study, loaded once."""
+    from cx_helpers import load_study
+
+    return load_study(SAMPLE)
+
+
+@pytest.fixture
+def sample_copy(tmp_path) -> Path:
+    """A private copy of the sample study that a test may break."""
+    dest = tmp_path / "study"
+    shutil.copytree(SAMPLE, dest)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """../shared/data, the real public datasets; skipped where a clone has no ../shared."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"{SHARED_DATA} is absent (a user's clone without ../shared): the real-data "
+                    "tests need it; CI always has it")
+    return SHARED_DATA
