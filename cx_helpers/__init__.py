@@ -14,11 +14,13 @@ from cx_helpers.study import Study, load_study
 __version__ = "0.1.0"
 __all__ = ["Study", "StudyError", "load_study", "__version__"]
 
-_SUBMODULES = {"cli", "design", "drivers", "inventory", "journeys", "metrics", "nbtools",
-               "outputs", "plots", "runner", "study", "synth"}
 
 
 def __getattr__(name):
-    if name in _SUBMODULES:
-        return importlib.import_module(f"cx_helpers.{name}")
+    if not name.startswith("_"):
+        try:
+            return importlib.import_module(f"cx_helpers.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"cx_helpers.{name}":
+                raise
     raise AttributeError(f"module 'cx_helpers' has no attribute {name!r}")
