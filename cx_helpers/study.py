@@ -28,7 +28,7 @@ _TABLE_KEYS = {
     "touchpoints": {"path": None, "id": None, "label": None, "stage": None, "channel": None,
                     "type": None},
     "events": {"path": None, "customer": None, "time": None, "touchpoint": None, "channel": None,
-               "rating": None, "rating_scale": None},
+               "rating": None, "rating_scale": None, "case": None, "keep": None},
     "outcomes": {"path": None, "customer": None},
 }
 _TOUCHPOINT_KEYS = {"column": None, "label": None, "stage": None, "channel": None, "type": None,
@@ -289,8 +289,12 @@ def load_study(path) -> Study:
     _check_keys(config, _SCHEMA, "", problems, cfg_file)
     tables_cfg = config.get("tables") or {}
     survey_cfg = tables_cfg.get("survey") or {}
+    if not survey_cfg and not tables_cfg.get("events"):
+        problems.append(StudyError("a study needs tables.survey or tables.events.", file=cfg_file,
+                                   fix="name the survey file (a row per respondent) and/or the "
+                                       "event log (a row per interaction)."))
     for key in ("path", "id"):
-        if not survey_cfg.get(key):
+        if survey_cfg and not survey_cfg.get(key):
             problems.append(StudyError(f"tables.survey.{key} is required.", file=cfg_file,
                                        fix="name the survey file and its respondent id column."))
     if problems:
@@ -320,13 +324,17 @@ def load_study(path) -> Study:
     events_raw, events_file = read("events")
     outcomes_raw, outcomes_file = read("outcomes")
     if survey is None:
-        raise StudyError.collect(problems)
+        if survey_cfg or events_raw is None:
+            raise StudyError.collect(problems)
+        # an events-only study: no respondents
+        survey_cfg = {"id": "respondent"}
+        survey, survey_file = pd.DataFrame({"respondent": pd.Series(dtype="string")}), cfg_file
 
     default_scale = _scale(config.get("rating_scale"), None, "rating_scale", problems, cfg_file)
     default_na = list(config.get("na_codes") or [])
 
-    catalog = _build_catalog(config, catalog_raw, catalog_file, survey, survey_file, default_scale,
-                             problems, cfg_file)
+    catalog = _build_catalog(config, catalog_raw, catalog_file, default_scale, problems, cfg_file,
+                             events_raw)
 
     # respondents ------------------------------------------------------------------------------
     id_col = survey_cfg["id"]
@@ -472,8 +480,12 @@ def load_study(path) -> Study:
         has_weight=bool(weight_col), inputs=inputs)
 
 
-def _build_catalog(config, raw, file, survey, survey_file, default_scale, problems, cfg_file):
-    """Merge the catalog table with the config's touchpoints into one table."""
+def _build_catalog(config, raw, file, default_scale, problems, cfg_file, events_raw=None):
+    """Merge the catalog table with the config's touchpoints into one table.
+
+    A study with neither (an event log only) takes its touchpoints from the events, with the
+    stage "unstaged".
+    """
     tp_cfg = config.get("touchpoints") or {}
     table_cfg = (config.get("tables") or {}).get("touchpoints") or {}
     roles = ("label", "stage", "channel", "type")
@@ -507,6 +519,12 @@ def _build_catalog(config, raw, file, survey, survey_file, default_scale, proble
             problems.append(StudyError(f"touchpoint '{tp}' has no rating scale.", file=cfg_file,
                                        fix="add rating_scale: [min, max] or a scale to it."))
         base["scale"] = scale
+    if not rows and events_raw is not None:
+        ecfg = (config.get("tables") or {}).get("events") or {}
+        col = ecfg.get("touchpoint", "touchpoint")
+        if col in events_raw.columns:
+            for tp in sorted(events_raw[col].dropna().astype(str).str.strip().unique()):
+                rows[tp] = {"stage": "unstaged"}
     stages = [str(s) for s in (config.get("stages") or [])]
     records = []
     for tp, r in rows.items():
@@ -571,14 +589,18 @@ def _declared_journeys(config, catalog, survey, survey_file, default_scale, defa
 def _build_events(cfg, raw, file, catalog, problems):
     cols = {"customer": cfg.get("customer", "customer"), "time": cfg.get("time", "time"),
             "touchpoint": cfg.get("touchpoint", "touchpoint")}
-    ok = all(_need_column(raw, col, file, f"tables.events.{role}", problems)
-             for role, col in cols.items())
-    for role in ("channel", "rating"):
+    ok = all([_need_column(raw, col, file, f"tables.events.{role}", problems)
+              for role, col in cols.items()])
+    for role in ("channel", "rating", "case"):
         if cfg.get(role):
             ok &= _need_column(raw, cfg[role], file, f"tables.events.{role}", problems)
+    keep = [str(c) for c in (cfg.get("keep") or [])]
+    ok &= all([_need_column(raw, col, file, "tables.events.keep", problems) for col in keep])
     if not ok:
         return None
     events = pd.DataFrame({"customer": raw[cols["customer"]].astype("string").str.strip()})
+    if cfg.get("case"):
+        events["case"] = raw[cfg["case"]].astype("string").str.strip()
     blank = events["customer"].isna()
     if blank.any():
         problems.append(StudyError("event without a customer.", file=file, column=cols["customer"],
@@ -611,6 +633,8 @@ def _build_events(cfg, raw, file, catalog, problems):
         events["rating"] = _numeric(raw[cfg["rating"]], file, cfg["rating"], problems, scale)
     else:
         events["rating"] = np.nan
+    for col in keep:
+        events[col] = raw[col]
     return events.sort_values(["customer", "time"], kind="stable").reset_index(drop=True)
 
 

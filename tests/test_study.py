@@ -204,3 +204,21 @@ def test_cli_validate_ok_and_broken(sample_copy):
     assert bad.returncode == 2
     assert "Traceback" not in bad.stderr
     assert f"no column '{col}'" in bad.stderr and "survey.csv" in bad.stderr
+
+
+def test_events_only_study(tmp_path, sample_dir):
+    events = pd.read_csv(sample_dir / "events.csv")
+    events.rename(columns={"touchpoint": "activity"}).to_csv(tmp_path / "log.csv", index=False)
+    (tmp_path / "study.yaml").write_text(
+        "name: log\ntables:\n  events: {path: log.csv, customer: customer_id, time: timestamp, "
+        "touchpoint: activity, keep: [channel]}\n")
+    s = load_study(tmp_path)
+    assert len(s.respondents) == 0 and s.ratings.empty
+    assert sorted(s.catalog["touchpoint"]) == sorted(events["touchpoint"].unique())
+    assert set(s.catalog["stage"]) == {"unstaged"}
+    assert len(s.events) == len(events) and "channel" in s.events
+
+
+def test_study_needs_survey_or_events(tmp_path):
+    (tmp_path / "study.yaml").write_text("name: nothing\ntables: {}\n")
+    _expect(tmp_path, "needs tables.survey or tables.events")
