@@ -1,6 +1,7 @@
-"""The ``cx`` command line: ``cx synth``, ``cx validate``, ``cx run``.
+"""The ``cx`` command line: ``cx synth``, ``cx validate``, ``cx run``, ``cx verify``.
 
-Exit codes: 0 success, 1 a run failed, 2 bad input (the message says what and how to fix it).
+Exit codes: 0 success; 1 a run failed or a rerun differs; 2 bad input (the message says what and
+how to fix it).
 """
 
 from __future__ import annotations
@@ -35,17 +36,54 @@ def _validate(args):
     return 0
 
 
+def _parameters(pairs) -> dict:
+    import yaml
+
+    return {name: yaml.safe_load(value) for name, value in pairs or []}
+
+
 def _run(args):
-    from cx_helpers.runner import RunError, run_study
+    from cx_helpers.runner import RunError, run_many, run_study
+
+    kwargs = {"seed": args.seed, "min_base": args.min_base,
+              "parameters": _parameters(args.parameter), "pdf": args.pdf}
+    if len(args.study) == 1 and args.by is None:
+        try:
+            run_dir = run_study(args.study[0], out=args.out, progress=not args.quiet, **kwargs)
+        except RunError as exc:
+            print(f"cx run: {exc}", file=sys.stderr)
+            return 1
+        print(f"report: {run_dir / 'report.html'}")
+        return 0
+    results = run_many(args.study, by=args.by, out=args.out, progress=not args.quiet, **kwargs)
+    failed = [r for r in results if r["status"] != "ok"]
+    print(f"{len(results) - len(failed)} of {len(results)} runs succeeded")
+    for r in results:
+        what = r["study"] + (f" [{r['segment']}]" if r["segment"] else "")
+        if r["status"] == "ok":
+            print(f"  ok      {what}: {r['run_dir']}/report.html")
+        else:
+            print(f"  FAILED  {what}: {r['error']}")
+    return 1 if failed else 0
+
+
+def _verify(args):
+    from cx_helpers.runner import RunError
+    from cx_helpers.verify import verify_run
 
     try:
-        run_dir = run_study(args.study, out=args.out, seed=args.seed, min_base=args.min_base,
-                            progress=not args.quiet)
+        result = verify_run(args.run, out=args.out, study=args.study, progress=not args.quiet)
     except RunError as exc:
-        print(f"cx run: {exc}", file=sys.stderr)
+        print(f"cx verify: the rerun failed: {exc}", file=sys.stderr)
         return 1
-    print(f"report: {run_dir / 'report.html'}")
-    return 0
+    if result.identical:
+        print(f"verified: all {result.tables} tables are identical (rerun in {result.rerun_dir})")
+        return 0
+    print(f"NOT reproduced: {len(result.differences)} of {result.tables} tables differ "
+          f"(rerun in {result.rerun_dir}):")
+    for line in result.differences:
+        print(f"  - {line}")
+    return 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,13 +109,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("study", help="study folder (holding study.yaml)")
     p.set_defaults(func=_validate)
 
-    p = sub.add_parser("run", help="run the notebooks on a study and write a report")
-    p.add_argument("study", help="study folder (holding study.yaml)")
-    p.add_argument("--out", help="run folder (default reports/<study>/<run id>/)")
+    p = sub.add_parser("run", help="run the notebooks on one or more studies and write reports")
+    p.add_argument("study", nargs="+", help="study folder(s) (holding study.yaml)")
+    p.add_argument("--out", help="run folder (one study), or parent folder of the runs (several "
+                                 "studies or --by); default reports/<study>/<run id>/")
+    p.add_argument("--by", metavar="SEGMENT", help="one report per value of this segment column")
     p.add_argument("--seed", type=int, help="seed of every random step (default: the study's)")
     p.add_argument("--min-base", type=int, help="minimum base size (default: the study's, or 30)")
+    p.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                   help="a further notebook parameter, e.g. -p n_boot 500")
+    p.add_argument("--pdf", action="store_true", help="also print report.pdf (needs chromium)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=_run)
+
+    p = sub.add_parser("verify", help="rerun a finished run from its manifest, compare tables")
+    p.add_argument("run", help="run folder (holding manifest.json)")
+    p.add_argument("--out", help="folder for the rerun (default: beside the run)")
+    p.add_argument("--study", help="where the study is now, if it moved since the run")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=_verify)
     return parser
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import platform
@@ -13,11 +12,10 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
-import nbformat
-
+from cx_helpers.report import build_report, print_pdf
 from cx_helpers.study import load_study
 
-__all__ = ["NOTEBOOKS", "RunError", "build_report", "run_study", "sha256"]
+__all__ = ["NOTEBOOKS", "RunError", "run_many", "run_study", "sha256"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
@@ -84,53 +82,16 @@ def _new_run_dir(base: Path) -> Path:
     return run_dir
 
 
-def build_report(executed, out_path, title: str) -> Path:
-    """Join executed notebooks into one HTML report with no code cells.
+def _notebook_defaults(notebooks) -> dict:
+    """The parameters each notebook declares, with their default values."""
+    import papermill as pm
 
-    Parameters
-    ----------
-    executed : list of Path
-        Executed notebooks, in report order.
-    out_path : Path
-        Where to write the HTML file.
-    title : str
-        The page title.
-
-    Returns
-    -------
-    Path
-        ``out_path``.
-    """
-    from nbconvert import HTMLExporter
-
-    merged = None
-    for path in executed:
-        nb = nbformat.read(path, as_version=4)
-        cells = []
-        for cell in nb.cells:
-            tags = cell.get("metadata", {}).get("tags", [])
-            if "parameters" in tags or "injected-parameters" in tags or "remove-cell" in tags:
-                continue
-            if cell.cell_type == "code":
-                cell = copy.deepcopy(cell)
-                cell.outputs = [o for o in cell.outputs
-                                if not (o.output_type == "stream" and o.name == "stderr")]
-            cells.append(cell)
-        if merged is None:
-            merged = nb
-            merged.cells = cells
-        else:
-            merged.cells.extend(cells)
-    merged.metadata["title"] = title
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True,
-                            exclude_output_prompt=True)
-    body, _ = exporter.from_notebook_node(merged)
-    Path(out_path).write_text(body, encoding="utf-8")
-    return Path(out_path)
+    return {name: {k: v["default"] for k, v in pm.inspect_notebook(str(NOTEBOOK_DIR / name)).items()}
+            for name in notebooks}
 
 
-def run_study(study_path, out=None, seed=None, min_base=None, progress=True,
-              notebooks=NOTEBOOKS) -> Path:
+def run_study(study_path, out=None, seed=None, min_base=None, parameters=None, segment=None,
+              pdf=False, progress=True, notebooks=NOTEBOOKS) -> Path:
     """Run a study's notebooks and write a report folder.
 
     Parameters
@@ -138,12 +99,18 @@ def run_study(study_path, out=None, seed=None, min_base=None, progress=True,
     study_path : str or Path
         The study folder (``study.yaml`` plus tables). It is validated first.
     out : str or Path, optional
-        The run folder to create. Default ``reports/<study name>/<run id>/`` under the
-        current directory.
+        The run folder to create (new or empty). Default ``reports/<study name>/<run id>/``
+        under the current directory.
     seed : int, optional
         Seed of every random step (default: the study's ``seed``).
     min_base : int, optional
         Minimum base size (default: the study's ``min_base``).
+    parameters : dict, optional
+        Further notebook parameters (e.g. ``{"n_boot": 500}``), passed to every notebook.
+    segment : str, optional
+        ``"column=value"``: run on the respondents of one segment only.
+    pdf : bool, default False
+        Also print ``report.pdf`` with headless Chromium.
     progress : bool, default True
         Show which notebook runs and a progress bar per notebook.
     notebooks : sequence of str
@@ -165,9 +132,21 @@ def run_study(study_path, out=None, seed=None, min_base=None, progress=True,
     import papermill as pm
 
     study_path = Path(study_path).resolve()
-    study = load_study(study_path)
+    study = load_study(study_path, segment=segment)
     seed = study.seed if seed is None else int(seed)
     min_base = study.min_base if min_base is None else int(min_base)
+    if pdf:
+        from cx_helpers.report import find_chromium
+        if find_chromium() is None:
+            raise RunError("--pdf needs Chromium: install Debian's package with "
+                           "`apt-get install chromium` (nothing was run).")
+    defaults = _notebook_defaults(notebooks)
+    accepted = set().union(*defaults.values())
+    unknown = sorted(set(parameters or {}) - accepted) + ([] if not segment or "segment" in accepted
+                                                          else ["segment"])
+    if unknown:
+        raise RunError(f"no notebook takes the parameter(s) {', '.join(unknown)}; the notebooks "
+                       f"take: {', '.join(sorted(accepted))}.")
     if out is None:
         run_dir = _new_run_dir(Path.cwd() / "reports" / study.name)
     else:
@@ -176,13 +155,18 @@ def run_study(study_path, out=None, seed=None, min_base=None, progress=True,
             raise RunError(f"{run_dir} exists and is not empty; choose a new --out folder.")
         run_dir.mkdir(parents=True, exist_ok=True)
     params = {"study": str(study_path), "output_dir": str(run_dir), "seed": seed,
-              "min_base": min_base}
+              "min_base": min_base, **(parameters or {})}
+    if segment:
+        params["segment"] = segment
     manifest = {
         "study": study.name, "study_path": str(study_path), "run_dir": str(run_dir),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "parameters": params, "seed": seed,
-        "inputs": [{"path": p.relative_to(study_path).as_posix(), "sha256": sha256(p),
-                    "bytes": p.stat().st_size} for p in study.inputs],
+        "parameters": params, "seed": seed, "segment": segment,
+        "effective_parameters": {name: {**d, **{k: v for k, v in params.items() if k in d}}
+                                 for name, d in defaults.items()},
+        "inputs": [{"path": p.relative_to(study_path).as_posix()
+                    if p.is_relative_to(study_path) else str(p),
+                    "sha256": sha256(p), "bytes": p.stat().st_size} for p in study.inputs],
         "python": sys.version.split()[0], "platform": platform.platform(),
         "packages": _package_versions(), "project": _git_commit(), "kernel": kernel_name(),
         "notebooks": [], "timings": {}, "status": "running",
@@ -197,7 +181,9 @@ def run_study(study_path, out=None, seed=None, min_base=None, progress=True,
             target = run_dir / "notebooks" / name
             t0 = time.perf_counter()
             try:
-                pm.execute_notebook(str(NOTEBOOK_DIR / name), str(target), parameters=params,
+                pm.execute_notebook(str(NOTEBOOK_DIR / name), str(target),
+                                    parameters={k: v for k, v in params.items()
+                                                if k in defaults[name]},
                                     kernel_name=manifest["kernel"], cwd=str(run_dir),
                                     progress_bar=progress, log_output=False)
             except pm.PapermillExecutionError as exc:
@@ -207,10 +193,19 @@ def run_study(study_path, out=None, seed=None, min_base=None, progress=True,
                 manifest["timings"][name] = round(time.perf_counter() - t0, 2)
             executed.append(target)
             manifest["notebooks"].append(f"notebooks/{name}")
-        title = " - ".join(filter(None, [study.client, f"CX study '{study.name}'"]))
         t0 = time.perf_counter()
-        build_report(executed, run_dir / "report.html", title)
-        manifest["timings"]["report.html"] = round(time.perf_counter() - t0, 2)
+        branding = study.config.get("branding") or {}
+        subtitle = f" ({segment})" if segment else ""
+        build_report(executed, run_dir / "report.html",
+                     title=f"Customer experience study: {study.name}{subtitle}",
+                     client=study.client, study_name=study.name, tables_dir=run_dir / "tables",
+                     params={k: v for k, v in params.items()}, n_respondents=len(study.respondents),
+                     colour=branding.get("primary_colour"),
+                     logo=study_path / branding["logo"] if branding.get("logo") else None,
+                     run_id=run_dir.name)
+        if pdf:
+            print_pdf(run_dir / "report.html", run_dir / "report.pdf")
+        manifest["timings"]["report"] = round(time.perf_counter() - t0, 2)
         manifest["status"] = "ok"
     except Exception as exc:
         manifest["status"] = f"failed: {exc}"
@@ -221,3 +216,63 @@ def run_study(study_path, out=None, seed=None, min_base=None, progress=True,
         (run_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n",
                                                encoding="utf-8")
     return run_dir
+
+
+def run_many(studies, by=None, out=None, progress=True, **kwargs) -> list[dict]:
+    """Run several studies, or one study once per segment; a failing run does not stop the rest.
+
+    Parameters
+    ----------
+    studies : list of str or Path
+        Study folders.
+    by : str, optional
+        A segment column: one run (and report) per value of it, for each study.
+    out : str or Path, optional
+        Parent folder of the run folders (default ``reports/<study>/``).
+    progress : bool
+        Show a progress bar over the runs.
+    **kwargs
+        Passed to :func:`run_study` (seed, min_base, parameters, pdf).
+
+    Returns
+    -------
+    list of dict
+        A row per run: ``study, segment, status, run_dir, error``.
+    """
+    from tqdm.auto import tqdm
+
+    from cx_helpers.errors import StudyError
+
+    jobs = []
+    for path in studies:
+        if by is None:
+            jobs.append((path, None))
+            continue
+        try:
+            values = load_study(path).segment_values(by)
+        except StudyError as exc:
+            jobs.append((path, StudyError(str(exc))))
+            continue
+        jobs.extend((path, f"{by}={v}") for v in values)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    results = []
+    bar = tqdm(jobs, desc="runs", unit="run", disable=not progress)
+    for path, segment in bar:
+        row = {"study": str(path), "segment": None if isinstance(segment, Exception) else segment,
+               "status": "ok", "run_dir": None, "error": ""}
+        bar.set_postfix_str(f"{Path(path).name} {segment or ''}".strip())
+        try:
+            if isinstance(segment, Exception):
+                raise segment
+            name = Path(path).resolve().name
+            label = stamp + (f"-{segment.replace('=', '-')}" if segment else "")
+            target = (Path(out) / name / label) if out else \
+                (Path.cwd() / "reports" / name / label if segment or len(jobs) > 1 else None)
+            row["run_dir"] = str(run_study(path, out=target, segment=segment, progress=False,
+                                           **kwargs))
+        except (StudyError, RunError) as exc:
+            row["status"], row["error"] = "failed", str(exc)
+        except Exception as exc:  # one failing run does not stop the rest
+            row["status"], row["error"] = "failed", f"{type(exc).__name__}: {exc}"
+        results.append(row)
+    return results

@@ -8,7 +8,8 @@ column names. Every problem found is reported at once, as one :class:`~cx_helper
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -119,6 +120,44 @@ class Study:
     def rated_touchpoints(self) -> list[str]:
         """Touchpoints with a survey rating column, in catalog order."""
         return list(self.ratings.columns)
+
+    def segment_values(self, column: str) -> list[str]:
+        """The values of a segment column, sorted.
+
+        Raises
+        ------
+        StudyError
+            When ``column`` is not one of the study's segments.
+        """
+        if column not in self.segments:
+            raise StudyError(f"'{column}' is not a segment of study '{self.name}'.",
+                             file=self.root / CONFIG_NAME, column=column,
+                             expected=f"one of: {', '.join(self.segments) or '(none configured)'}",
+                             fix="list the column under segments: in study.yaml.")
+        return sorted(self.respondents[column].dropna().unique())
+
+    def subset(self, segment: str) -> "Study":
+        """The study restricted to one segment, ``"column=value"``.
+
+        Respondents, ratings and journey ratings keep the segment's respondents; events and
+        outcomes keep those respondents' customers (customers who did not answer the survey
+        have no known segment and are left out).
+        """
+        column, sep, value = str(segment).partition("=")
+        values = self.segment_values(column.strip())
+        if not sep or value.strip() not in values:
+            raise StudyError(f"segment {segment!r} selects no respondents.",
+                             file=self.root / CONFIG_NAME, column=column.strip(),
+                             expected=f"column=value with a value among: {', '.join(values)}")
+        keep = self.respondents[column.strip()] == value.strip()
+        customers = set(self.respondents.loc[keep, "customer"])
+        events = None if self.events is None else \
+            self.events[self.events["customer"].isin(customers)].reset_index(drop=True)
+        outcomes = None if self.outcomes is None else \
+            self.outcomes[self.outcomes["customer"].isin(customers)].reset_index(drop=True)
+        return replace(self, respondents=self.respondents[keep], ratings=self.ratings[keep],
+                       journey_ratings=self.journey_ratings[keep], events=events,
+                       outcomes=outcomes)
 
     def frame(self) -> pd.DataFrame:
         """One wide table a row per respondent: respondents, ratings and journey ratings."""
@@ -264,13 +303,15 @@ def _numeric(series, display, column, problems, scale=None, na_codes=(), integer
 # the loader
 # ----------------------------------------------------------------------------------------------
 
-def load_study(path) -> Study:
+def load_study(path, segment: str | None = None) -> Study:
     """Load and validate a study folder.
 
     Parameters
     ----------
     path : str or Path
         A folder holding ``study.yaml`` and the tables it names.
+    segment : str, optional
+        ``"column=value"``: keep one segment only (see :meth:`Study.subset`).
 
     Returns
     -------
@@ -463,6 +504,19 @@ def load_study(path) -> Study:
     if events_raw is not None:
         events = _build_events(tables_cfg["events"], events_raw, events_file, catalog, problems)
 
+    branding = config.get("branding") or {}
+    colour = branding.get("primary_colour")
+    if colour is not None and not re.fullmatch(r"#[0-9a-fA-F]{6}", str(colour)):
+        problems.append(StudyError(f"branding.primary_colour is {colour!r}.", file=cfg_file,
+                                   expected="a colour as #rrggbb, e.g. '#1f5f8b' (quoted)"))
+    if branding.get("logo"):
+        logo = root / branding["logo"]
+        if logo.is_file():
+            inputs.append(logo)
+        else:
+            problems.append(StudyError("logo file not found.", file=logo,
+                                       fix="check branding.logo (relative to the study folder)."))
+
     if problems:
         raise StudyError.collect(problems)
 
@@ -472,12 +526,13 @@ def load_study(path) -> Study:
     if outcomes is not None and len(outcomes.columns) > 1:
         extra = outcomes.set_index("customer")
         respondents = respondents.join(extra, on="customer")
-    return Study(
+    study = Study(
         name=str(config.get("name") or root.resolve().name), root=root, config=config,
         catalog=catalog, ratings=ratings, respondents=respondents, journey_ratings=journey_ratings,
         events=events, outcomes=outcomes.reset_index(drop=True) if outcomes is not None else None,
         outcome_specs=outcome_specs, journeys=journeys, segments=segments,
         has_weight=bool(weight_col), inputs=inputs)
+    return study.subset(segment) if segment else study
 
 
 def _build_catalog(config, raw, file, default_scale, problems, cfg_file, events_raw=None):

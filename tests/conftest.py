@@ -41,3 +41,24 @@ def shared_data() -> Path:
         pytest.skip(f"{SHARED_DATA} is absent (a user's clone without ../shared): the real-data "
                     "tests need it; CI always has it")
     return SHARED_DATA
+
+
+def cx(*args, cwd=None):
+    """Run the ``cx`` command line in a subprocess."""
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "cx_helpers", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd)
+
+
+@pytest.fixture(scope="session")
+def two_runs(tmp_path_factory):
+    """Two runs of the sample study with one seed (shared by the run, report and verify tests)."""
+    base = tmp_path_factory.mktemp("runs")
+    runs = []
+    for k in (1, 2):
+        res = cx("run", SAMPLE, "--out", base / f"run{k}", "--seed", "11")
+        assert res.returncode == 0, res.stderr[-3000:]
+        runs.append(base / f"run{k}")
+    return runs

@@ -4,26 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
-import sys
 
-import pytest
-
-
-def _cx(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "cx_helpers", *args], capture_output=True,
-                          text=True, cwd=cwd)
-
-
-@pytest.fixture(scope="module")
-def two_runs(tmp_path_factory, sample_dir):
-    base = tmp_path_factory.mktemp("runs")
-    runs = []
-    for k in (1, 2):
-        res = _cx("run", str(sample_dir), "--out", str(base / f"run{k}"), "--seed", "11")
-        assert res.returncode == 0, res.stderr[-3000:]
-        runs.append(base / f"run{k}")
-    return runs
+from conftest import cx
 
 
 def test_same_seed_gives_identical_tables(two_runs):
@@ -63,11 +45,11 @@ def test_manifest_names_inputs_parameters_versions(two_runs, sample_dir):
 
 def test_run_refuses_bad_study_without_traceback(sample_copy, tmp_path):
     (sample_copy / "survey.csv").write_text("respondent_id\n")
-    res = _cx("run", str(sample_copy), "--out", str(tmp_path / "r"))
+    res = cx("run", str(sample_copy), "--out", str(tmp_path / "r"))
     assert res.returncode == 2
     assert "Traceback" not in res.stderr and "survey.csv" in res.stderr and "empty" in res.stderr
 
 
 def test_run_never_overwrites_a_folder(two_runs, sample_dir):
-    res = _cx("run", str(sample_dir), "--out", str(two_runs[0]))
+    res = cx("run", str(sample_dir), "--out", str(two_runs[0]))
     assert res.returncode == 1 and "not empty" in res.stderr

@@ -1,0 +1,154 @@
+"""Reviewers' rerun: check a finished run's inputs, rerun it, and compare every table."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from cx_helpers.errors import StudyError
+from cx_helpers.runner import run_study, sha256
+
+__all__ = ["VerifyResult", "check_inputs", "compare_tables", "verify_run"]
+
+_RUN_KEYS = ("study", "output_dir", "seed", "min_base", "segment")
+
+
+@dataclass
+class VerifyResult:
+    """What ``cx verify`` found.
+
+    Attributes
+    ----------
+    rerun_dir : Path
+        The fresh run folder.
+    differences : list of str
+        Readable differences between the original tables and the rerun's (empty: identical).
+    tables : int
+        How many tables were compared.
+    """
+
+    rerun_dir: Path
+    differences: list[str] = field(default_factory=list)
+    tables: int = 0
+
+    @property
+    def identical(self) -> bool:
+        """True when every table is byte-identical."""
+        return not self.differences
+
+
+def _manifest(run_dir: Path) -> dict:
+    path = run_dir / "manifest.json"
+    if not path.is_file():
+        raise StudyError("no manifest.json: this is not a run folder written by `cx run`.",
+                         file=path, fix="give the folder of a finished run, e.g. "
+                                        "reports/<study>/<run id>.")
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    if manifest.get("status") != "ok":
+        raise StudyError(f"the run did not finish (status: {manifest.get('status')}); there is "
+                         "nothing to verify.", file=path, fix="verify a run that succeeded.")
+    return manifest
+
+
+def check_inputs(manifest: dict, study_path: Path) -> None:
+    """Refuse, by name, every input that is missing or whose sha256 changed since the run.
+
+    Raises
+    ------
+    StudyError
+        Listing each missing or changed input file.
+    """
+    problems = []
+    for item in manifest["inputs"]:
+        path = study_path / item["path"]
+        if not path.is_file():
+            problems.append(StudyError("input missing: the run read this file, which is gone.",
+                                       file=path, fix="restore it from the study's archive."))
+        elif (digest := sha256(path)) != item["sha256"]:
+            problems.append(StudyError(
+                f"input changed since the run (sha256 {digest[:12]}..., the run read "
+                f"{item['sha256'][:12]}...).", file=path,
+                fix="restore the original file; a changed input cannot reproduce the run."))
+    if problems:
+        raise StudyError.collect(problems)
+
+
+def _describe(a: Path, b: Path, limit: int = 5) -> str:
+    """A readable description of how two CSV tables differ."""
+    left, right = pd.read_csv(a), pd.read_csv(b)
+    if list(left.columns) != list(right.columns):
+        return (f"{a.name}: columns differ: {list(left.columns)} (original) vs "
+                f"{list(right.columns)} (rerun)")
+    if left.shape != right.shape:
+        return f"{a.name}: {len(left)} rows (original) vs {len(right)} rows (rerun)"
+    cells = []
+    for col in left.columns:
+        diff = ~((left[col] == right[col]) | (left[col].isna() & right[col].isna()))
+        for i in diff[diff].index[:limit]:
+            cells.append(f"row {i + 1}, column '{col}': {left.at[i, col]!r} -> "
+                         f"{right.at[i, col]!r}")
+    shown = "; ".join(cells[:limit])
+    more = f" (and {len(cells) - limit} more cells)" if len(cells) > limit else ""
+    return f"{a.name}: {shown or 'same values, different formatting'}{more}"
+
+
+def compare_tables(original: Path, rerun: Path) -> tuple[list[str], int]:
+    """Compare the ``tables/*.csv`` of two run folders.
+
+    Returns
+    -------
+    differences : list of str
+        One readable line per differing, missing or extra table.
+    count : int
+        Number of tables compared.
+    """
+    a = {p.name: p for p in (original / "tables").glob("*.csv")}
+    b = {p.name: p for p in (rerun / "tables").glob("*.csv")}
+    diffs = [f"{name}: in the original run only" for name in sorted(set(a) - set(b))]
+    diffs += [f"{name}: in the rerun only" for name in sorted(set(b) - set(a))]
+    for name in sorted(set(a) & set(b)):
+        if a[name].read_bytes() != b[name].read_bytes():
+            diffs.append(_describe(a[name], b[name]))
+    return diffs, len(set(a) | set(b))
+
+
+def verify_run(run_dir, out=None, study=None, progress=True) -> VerifyResult:
+    """Rerun a finished run from its manifest and compare every table.
+
+    Parameters
+    ----------
+    run_dir : str or Path
+        The run folder (holding ``manifest.json``).
+    out : str or Path, optional
+        The fresh folder for the rerun (default: ``<run_dir>-verify-<time>`` beside it).
+    study : str or Path, optional
+        Where the study is now, when it moved (default: the path in the manifest).
+    progress : bool
+        Show the rerun's progress.
+
+    Returns
+    -------
+    VerifyResult
+
+    Raises
+    ------
+    StudyError
+        When the folder is not a finished run, or an input is missing or changed.
+    """
+    run_dir = Path(run_dir).resolve()
+    manifest = _manifest(run_dir)
+    study_path = Path(study or manifest["study_path"])
+    check_inputs(manifest, study_path)
+    params = manifest["parameters"]
+    if out is None:
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+        out = run_dir.parent / f"{run_dir.name}-verify-{stamp}"
+    rerun = run_study(study_path, out=out, seed=params["seed"], min_base=params["min_base"],
+                      parameters={k: v for k, v in params.items() if k not in _RUN_KEYS},
+                      segment=params.get("segment"), progress=progress)
+    differences, count = compare_tables(run_dir, rerun)
+    return VerifyResult(rerun, differences, count)
