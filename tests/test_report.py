@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 
@@ -69,8 +70,11 @@ def test_report_is_self_contained(two_runs):
 def _browser():
     chromium = report.find_chromium()
     if chromium is None:
+        if os.environ.get("CX_REQUIRE_BROWSER"):
+            pytest.fail("CX_REQUIRE_BROWSER is set but Chromium is not installed")
         pytest.skip("Chromium is not installed (apt-get install chromium; .ci/run installs it)")
-    sync_api = pytest.importorskip("playwright.sync_api")
+    from playwright import sync_api
+
     return chromium, sync_api
 
 
