@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import platform
@@ -86,7 +87,14 @@ def _notebook_defaults(notebooks) -> dict:
     """The parameters each notebook declares, with their default values."""
     import papermill as pm
 
-    return {name: {k: v["default"] for k, v in pm.inspect_notebook(str(NOTEBOOK_DIR / name)).items()}
+    def value(source):
+        try:
+            return ast.literal_eval(source)
+        except (ValueError, SyntaxError):
+            return source
+
+    return {name: {k: value(v["default"])
+                   for k, v in pm.inspect_notebook(str(NOTEBOOK_DIR / name)).items()}
             for name in notebooks}
 
 

@@ -1,0 +1,24 @@
+"""One report per segment: `cx run STUDY --by SEGMENT`."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from conftest import cx
+
+
+def test_one_report_per_segment(sample_dir, tmp_path):
+    res = cx("run", sample_dir, "--by", "plan", "--out", tmp_path / "runs", "--quiet")
+    assert res.returncode == 0, res.stdout + res.stderr
+    runs = sorted((tmp_path / "runs" / "sample").iterdir())
+    plans = sorted(pd.read_csv(sample_dir / "survey.csv")["plan"].unique())
+    assert len(runs) == len(plans)
+    survey = pd.read_csv(sample_dir / "survey.csv")
+    for run, plan in zip(runs, plans):
+        manifest = json.loads((run / "manifest.json").read_text())
+        assert manifest["segment"] == f"plan={plan}"
+        nps = pd.read_csv(run / "tables" / "nps.csv").iloc[0]
+        assert nps["n"] == survey.loc[survey["plan"] == plan, "q_recommend"].notna().sum()
+        assert f"plan={plan}" in (run / "report.html").read_text()
