@@ -207,7 +207,7 @@ def run_study(study_path, out=None, seed=None, min_base=None, parameters=None, s
         build_report(executed, run_dir / "report.html",
                      title=f"Customer experience study: {study.name}{subtitle}",
                      client=study.client, study_name=study.name, tables_dir=run_dir / "tables",
-                     params={k: v for k, v in params.items()}, n_respondents=len(study.respondents),
+                     params=params, n_respondents=len(study.respondents),
                      colour=branding.get("primary_colour"),
                      logo=study_path / branding["logo"] if branding.get("logo") else None,
                      run_id=run_dir.name)
