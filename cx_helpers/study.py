@@ -334,10 +334,9 @@ def load_study(path, segment: str | None = None) -> Study:
         problems.append(StudyError("a study needs tables.survey or tables.events.", file=cfg_file,
                                    fix="name the survey file (a row per respondent) and/or the "
                                        "event log (a row per interaction)."))
-    for key in ("path", "id"):
-        if survey_cfg and not survey_cfg.get(key):
-            problems.append(StudyError(f"tables.survey.{key} is required.", file=cfg_file,
-                                       fix="name the survey file and its respondent id column."))
+    if survey_cfg and not survey_cfg.get("path"):
+        problems.append(StudyError("tables.survey.path is required.", file=cfg_file,
+                                   fix="name the survey file (a row per respondent)."))
     if problems:
         raise StudyError.collect(problems)
 
@@ -378,7 +377,10 @@ def load_study(path, segment: str | None = None) -> Study:
                              events_raw)
 
     # respondents ------------------------------------------------------------------------------
-    id_col = survey_cfg["id"]
+    id_col = survey_cfg.get("id")
+    if id_col is None:  # no id column: respondents are numbered by data row (1, 2, ...)
+        id_col = "respondent"
+        survey = survey.assign(respondent=[str(i) for i in range(1, len(survey) + 1)])
     cust_col = survey_cfg.get("customer") or id_col
     respondents = pd.DataFrame(index=pd.RangeIndex(len(survey)))
     if _need_column(survey, id_col, survey_file, "tables.survey.id", problems):

@@ -222,3 +222,15 @@ def test_events_only_study(tmp_path, sample_dir):
 def test_study_needs_survey_or_events(tmp_path):
     (tmp_path / "study.yaml").write_text("name: nothing\ntables: {}\n")
     _expect(tmp_path, "needs tables.survey or tables.events")
+
+
+def test_survey_without_id_column_numbers_rows(tmp_path, sample_dir):
+    survey = pd.read_csv(sample_dir / "survey.csv").drop(columns=["respondent_id"]).head(50)
+    survey.to_csv(tmp_path / "s.csv", index=False)
+    (tmp_path / "study.yaml").write_text(
+        "tables:\n  survey: {path: s.csv}\nrating_scale: [1, 5]\nna_codes: [9]\n"
+        "touchpoints:\n  chat: {column: q_chat, stage: support}\n")
+    s = load_study(tmp_path)
+    assert list(s.respondents.index[:3]) == ["1", "2", "3"] and len(s.respondents) == 50
+    expected = survey["q_chat"].where(survey["q_chat"] != 9)
+    assert np.allclose(s.ratings["chat"].to_numpy(), expected.to_numpy(), equal_nan=True)
