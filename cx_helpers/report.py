@@ -41,6 +41,7 @@ body.jp-Notebook { max-width: 1100px; margin: 0 auto; }
 .cx-toc { margin: 0.5em 1em; }
 .cx-toc li.cx-toc-2 { margin-left: 1.5em; list-style: circle; }
 .cx-appendix { margin: 2em 1em; border-top: 2px solid var(--cx-primary); }
+.jp-OutputArea-output pre { white-space: pre-wrap; }
 .jp-RenderedHTMLCommon h1 { color: var(--cx-primary); border-bottom: 2px solid var(--cx-primary); }
 """
 
