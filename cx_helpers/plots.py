@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import pandas as pd
 import seaborn as sns
 
-__all__ = ["coefficient_plot", "comparison_plot", "interval_plot", "score_distributions",
-           "transition_heatmap"]
+__all__ = ["coefficient_plot", "comparison_plot", "estimate_plot", "interval_plot",
+           "pain_point_plot", "satisfaction_plot", "score_distributions", "segment_plot",
+           "stage_channel_heatmap", "transition_heatmap"]
 
 
 def interval_plot(data, y, x, low, high, hue=None, ax=None, xlabel=None, ylabel=None):
@@ -111,4 +113,211 @@ def comparison_plot(data, ax=None):
                        + rows["model"])
     ax = interval_plot(rows, y="label", x="value", low="low", high="high", hue="model", ax=ax,
                        xlabel="out-of-sample fit (95 % bootstrap interval)")
+    return ax
+
+
+# ----------------------------------------------------------------------------------------------
+# inventory and CX metrics (notebook 01): suppressed rows are labelled, never drawn as numbers
+# ----------------------------------------------------------------------------------------------
+
+SUPPRESSED = "suppressed"
+
+
+def estimate_plot(data, y, x, low, high, hue=None, suppressed="suppressed", ax=None,
+                  xlabel=None, ylabel=None, palette=None, hue_order=None):
+    """Estimates with interval bars, a row per category; suppressed rows say "suppressed".
+
+    Like :func:`interval_plot`, but every row of ``data`` keeps its place (in the order given):
+    a row whose ``suppressed`` column is true, or whose estimate is missing, shows the word
+    "suppressed" instead of a point.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Tidy table, a row per category, in display order (top to bottom).
+    y, x, low, high : str
+        Category column, estimate column and interval bound columns.
+    hue : str, optional
+        Column colouring the points (e.g. stage).
+    suppressed : str, default "suppressed"
+        Boolean column marking suppressed rows (ignored when absent).
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    data = data.reset_index(drop=True)
+    hidden = data[x].isna()
+    if suppressed in data:
+        hidden = hidden | data[suppressed].astype(bool)
+    shown = data[~hidden]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 0.3 * len(data) + 1.2))
+    if len(shown):
+        ax.errorbar(shown[x], shown.index, xerr=[(shown[x] - shown[low]).clip(lower=0),
+                                                 (shown[high] - shown[x]).clip(lower=0)],
+                    fmt="none", ecolor="0.4", capsize=2, lw=1)
+        sns.scatterplot(data=shown, x=x, y=shown.index, hue=hue, ax=ax, s=40, zorder=3,
+                        palette=palette, hue_order=hue_order, legend=hue is not None)
+        left = shown[low].min() if shown[low].notna().any() else shown[x].min()
+    else:
+        ax.set_xlim(0, 1)
+        left = 0
+    for i in data.index[hidden]:
+        ax.text(left, i, SUPPRESSED, va="center", ha="left", fontsize="small", color="0.45",
+                style="italic")
+    ax.set_yticks(data.index, data[y].astype(str))
+    ax.set_ylim(len(data) - 0.5, -0.5)
+    ax.set_xlabel(xlabel or x)
+    ax.set_ylabel(ylabel or "")
+    if hue is not None and len(shown):
+        ax.legend(title=hue, loc="best", fontsize="small")
+    return ax
+
+
+def satisfaction_plot(data, x="sat_mean", low="sat_low", high="sat_high", y="label",
+                      hue="stage", ax=None, xlabel="mean satisfaction (95% CI)"):
+    """Touchpoint satisfaction with intervals, grouped by stage in journey order.
+
+    Parameters
+    ----------
+    data : DataFrame
+        The inventory (:func:`cx_helpers.inventory.touchpoint_inventory`); rows are sorted by
+        ``stage`` (an ordered categorical in journey order) keeping their order within a stage.
+        Suppressed touchpoints are listed with the word "suppressed".
+    x, low, high : str
+        Use ``"top_box", "top_box_low", "top_box_high"`` for the top-box share.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    data = data.sort_values(hue, kind="stable") if hue else data
+    order = (list(data[hue].cat.categories) if hue and hasattr(data[hue], "cat")
+             else None)
+    if order is not None:
+        order = [s for s in order if s in set(data[hue])]
+        data = data.assign(**{hue: data[hue].astype(str)})
+    return estimate_plot(data, y=y, x=x, low=low, high=high, hue=hue, hue_order=order, ax=ax,
+                         xlabel=xlabel)
+
+
+def segment_plot(data, x="value", low="low", high="high", y="segment", ax=None,
+                 xlabel="NPS (95% CI)", reference=None):
+    """A metric by segment (e.g. NPS) with intervals; suppressed segments are labelled.
+
+    Parameters
+    ----------
+    data : DataFrame
+        :func:`cx_helpers.metrics.segment_table` (``segment, value, low, high, suppressed``).
+    reference : float, optional
+        A value marked by a dashed line; default the ``(all)`` row's value when there is one.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    ax = estimate_plot(data, y=y, x=x, low=low, high=high, ax=ax, xlabel=xlabel)
+    if reference is None and (data[y] == "(all)").any():
+        reference = data.loc[data[y] == "(all)", x].iloc[0]
+    if reference is not None and reference == reference:
+        ax.axvline(reference, color="0.6", lw=0.8, ls="--")
+    return ax
+
+
+def pain_point_plot(data, top=10, ax=None, label="label", xlabel=None):
+    """The pain-point ranking: the ``top`` touchpoints by ``pain_rank`` as bars.
+
+    Touchpoints without a rank (suppressed, or an impact that could not be measured) are listed
+    below the ranked ones with the word "suppressed" when ``top`` leaves room.
+
+    Parameters
+    ----------
+    data : DataFrame
+        The inventory (``pain_score``, ``pain_rank``, ``label``).
+    top : int, default 10
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    ranked = data.dropna(subset=["pain_rank"]).sort_values("pain_rank").head(top)
+    rest = data[data["pain_rank"].isna()].head(max(top - len(ranked), 0))
+    rows = pd.concat([ranked, rest], ignore_index=True)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 0.3 * len(rows) + 1.2))
+    ax.barh(rows.index[: len(ranked)], ranked["pain_score"], color="#c0504d")
+    for i in rows.index[len(ranked):]:
+        ax.text(0.01 * (ranked["pain_score"].max() if len(ranked) else 1), i, SUPPRESSED,
+                va="center", ha="left", fontsize="small", color="0.45",
+                style="italic")
+    names = [f"{int(r)}. {lab}" if r == r else str(lab)
+             for r, lab in zip(rows["pain_rank"].astype(float), rows[label])]
+    ax.set_yticks(rows.index, names)
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    ax.set_xlabel(xlabel or "pain score (reach x share not satisfied x loyalty gap)")
+    return ax
+
+
+def stage_channel_heatmap(data, value="satisfaction", ax=None, cmap=None, fmt=None,
+                          stages=None, title=None):
+    """The stage x channel map: a heatmap of satisfaction or reach, stages in journey order.
+
+    Parameters
+    ----------
+    data : DataFrame
+        :func:`cx_helpers.inventory.stage_channel_grid` (``stage, channel, reach,
+        satisfaction, suppressed``).
+    value : {"satisfaction", "reach"}, default "satisfaction"
+        The cell colour; suppressed cells read "suppressed", empty cells stay blank.
+    stages : list, optional
+        Row order; default the categories of ``stage`` (journey order).
+
+    Returns
+    -------
+    matplotlib Axes
+
+    Examples
+    --------
+    >>> fig, axes = plt.subplots(1, 2, figsize=(12, 4))           # doctest: +SKIP
+    >>> stage_channel_heatmap(grid, "satisfaction", ax=axes[0])    # doctest: +SKIP
+    >>> stage_channel_heatmap(grid, "reach", ax=axes[1])           # doctest: +SKIP
+    """
+    if value not in ("satisfaction", "reach"):
+        raise ValueError(f"value must be 'satisfaction' or 'reach', not {value!r}.")
+    if stages is None:
+        stages = (list(data["stage"].cat.categories) if hasattr(data["stage"], "cat")
+                  else list(pd.unique(data["stage"])))
+    stages = [s for s in stages if s in set(data["stage"].astype(str))]
+    frame = data.assign(stage=data["stage"].astype(str))
+    hidden = frame[value].isna()
+    if "suppressed" in frame and value == "satisfaction":
+        hidden = hidden | frame["suppressed"].astype(bool)
+    matrix = frame.assign(v=frame[value].where(~hidden)).pivot(
+        index="stage", columns="channel", values="v").reindex(stages)
+    is_hidden = frame.assign(h=hidden).pivot(index="stage", columns="channel",
+                                             values="h").reindex(stages)
+    fmt = fmt or ("{:.0%}" if value == "reach" else "{:.2f}")
+    labels = matrix.copy().astype(object)
+    for r in matrix.index:
+        for c in matrix.columns:
+            v, h = matrix.loc[r, c], is_hidden.loc[r, c]
+            labels.loc[r, c] = SUPPRESSED if (h == h and bool(h)) else ("" if v != v else fmt.format(v))
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.2 * matrix.shape[1] + 2.5, 0.5 * matrix.shape[0] + 1.5))
+    sns.heatmap(matrix.astype(float), ax=ax, cmap=cmap or ("Blues" if value == "reach"
+                                                          else "RdYlGn"),
+                annot=labels.where(labels != SUPPRESSED, "").to_numpy(), fmt="", annot_kws={"fontsize": 8}, linewidths=0.5,
+                linecolor="white", cbar_kws={"label": value})
+    # seaborn leaves NaN cells unannotated: write "suppressed" in them here
+    for i, r in enumerate(matrix.index):
+        for j, c in enumerate(matrix.columns):
+            if labels.loc[r, c] == SUPPRESSED:
+                ax.text(j + 0.5, i + 0.5, SUPPRESSED, ha="center", va="center", fontsize=7,
+                        color="0.45", style="italic")
+    ax.set_xlabel("channel")
+    ax.set_ylabel("stage")
+    if title:
+        ax.set_title(title)
     return ax

@@ -1,0 +1,258 @@
+"""CX metrics and segment comparisons, each checked against an independent computation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from statsmodels.stats.proportion import proportion_confint
+from statsmodels.stats.weightstats import DescrStatsW
+
+from cx_helpers import metrics
+
+Z95 = stats.norm.ppf(0.975)
+
+
+@pytest.fixture(scope="module")
+def survey():
+    """2,000 respondents: 0-10 LTR, a 1-5 rating, four segments (one tiny), integer weights."""
+    rng = np.random.default_rng(42)
+    n = 2000
+    seg = rng.choice(["a", "b", "c"], size=n, p=[0.5, 0.3, 0.2]).astype(object)
+    seg[:12] = "tiny"
+    shift = pd.Series(seg).map({"a": 0.0, "b": 0.6, "c": -0.4, "tiny": 0.0}).to_numpy()
+    ltr = np.clip(np.round(rng.normal(7.2 + shift, 2.2)), 0, 10)
+    rating = np.clip(np.round(rng.normal(3.6 + shift / 2, 1.0)), 1, 5)
+    rating[rng.random(n) < 0.05] = np.nan
+    weight = rng.integers(1, 4, size=n).astype(float)
+    return pd.DataFrame({"seg": seg, "ltr": ltr, "rating": rating, "weight": weight})
+
+
+# ----------------------------------------------------------------------------------------------
+# single metrics
+# ----------------------------------------------------------------------------------------------
+
+def test_nps_hand_derived():
+    scores = [10, 9, 8, 7, 6, 0, 10, 3, 9, 10]   # 5 promoters, 3 detractors, n = 10
+    est = metrics.nps(scores)
+    # NPS 20; variance of one answer p + d - (p - d)^2 = 0.5 + 0.3 - 0.04 = 0.76
+    half = 100 * 1.959963985 * np.sqrt(0.76 / 10)
+    assert est.value == pytest.approx(20.0)
+    assert (est.low, est.high) == pytest.approx((20 - half, 20 + half))
+    assert (est.low, est.high) == pytest.approx((-34.0320, 74.0320), abs=1e-3)
+    assert est.n == 10 and est.n_eff == 10
+
+
+def test_nps_weighted_uses_kish_n():
+    scores = np.array([10, 9, 6, 0, 8, 10])
+    w = np.array([2.0, 1.0, 1.0, 3.0, 1.0, 1.0])
+    est = metrics.nps(scores, w)
+    p, d = 3 / 9 + 1 / 9, 4 / 9            # promoters: 2 + 1 + 1 of 9; detractors: 1 + 3 of 9
+    n_eff = 9**2 / (4 + 1 + 1 + 9 + 1 + 1)
+    half = 100 * Z95 * np.sqrt((p + d - (p - d) ** 2) / n_eff)
+    assert est.value == pytest.approx(100 * (p - d))
+    assert est.n_eff == pytest.approx(n_eff)
+    assert (est.low, est.high) == pytest.approx((100 * (p - d) - half, 100 * (p - d) + half))
+
+
+def test_nps_ignores_missing_and_handles_empty():
+    assert metrics.nps([10, np.nan, 0]).n == 2
+    assert np.isnan(metrics.nps([np.nan]).value)
+
+
+def test_wilson_matches_statsmodels(survey):
+    x = survey["rating"]
+    est = metrics.top_box(x, top=(4, 5))
+    count = int(x.isin([4, 5]).sum())
+    low, high = proportion_confint(count, int(x.notna().sum()), method="wilson")
+    assert est.value == pytest.approx(count / x.notna().sum())
+    assert (est.low, est.high) == pytest.approx((low, high), rel=1e-9)
+    # weighted: Wilson on the weighted share with the Kish effective n as the base
+    w = survey["weight"]
+    est = metrics.top_box(x, w, top=(4, 5))
+    keep = x.notna()
+    share = w[keep & x.isin([4, 5])].sum() / w[keep].sum()
+    n_eff = w[keep].sum() ** 2 / (w[keep] ** 2).sum()
+    low, high = proportion_confint(share * n_eff, n_eff, method="wilson")
+    assert est.value == pytest.approx(share)
+    assert (est.low, est.high) == pytest.approx((low, high), rel=1e-9)
+
+
+def test_mean_unweighted_matches_scipy(survey):
+    x = survey["rating"].dropna().to_numpy()
+    est = metrics.mean(x)
+    low, high = stats.t.interval(0.95, x.size - 1, loc=x.mean(), scale=stats.sem(x))
+    assert (est.value, est.low, est.high) == pytest.approx((x.mean(), low, high))
+    assert est.high - est.value == pytest.approx(high - x.mean(), rel=1e-9)
+
+
+def test_weighted_mean_point_matches_replicated_rows_and_interval_matches_descrstatsw(survey):
+    keep = survey["rating"].notna()
+    x, w = survey.loc[keep, "rating"].to_numpy(), survey.loc[keep, "weight"].to_numpy()
+    est = metrics.mean(survey["rating"], survey["weight"])
+    replicated = np.repeat(x, w.astype(int))
+    assert est.value == pytest.approx(replicated.mean())
+    # the interval treats the weights as sampling weights: Kish n_eff, not sum(w), is the base;
+    # statsmodels' DescrStatsW with the weights scaled to sum to n_eff is the same estimator
+    n_eff = w.sum() ** 2 / (w**2).sum()
+    ds = DescrStatsW(x, weights=w * n_eff / w.sum())
+    low, high = ds.tconfint_mean(0.05)
+    assert (est.low, est.high) == pytest.approx((low, high))
+    assert est.high - est.value == pytest.approx(high - ds.mean, rel=1e-9)
+    # frequency-weight replication would give a narrower interval (base sum(w) > n_eff)
+    rep_low, rep_high = DescrStatsW(replicated).tconfint_mean(0.05)
+    assert rep_high - rep_low < est.high - est.low
+
+
+def test_csat_and_ces_are_the_same_numbers(survey):
+    x, w = survey["rating"], survey["weight"]
+    tb = metrics.csat(x, w)
+    assert tb.metric == "csat_top_box"
+    assert (tb.value, tb.low, tb.high) == (metrics.top_box(x, w, top=(4, 5)).value,
+                                           metrics.top_box(x, w).low, metrics.top_box(x, w).high)
+    assert metrics.csat(x, w, kind="mean").value == metrics.mean(x, w).value
+    ces = metrics.ces(x, w)
+    assert ces.metric == "ces" and ces.high == metrics.mean(x, w).high
+    assert metrics.scale_boxes((1, 5)) == ((4.0, 5.0), (1.0, 2.0))
+    assert metrics.scale_boxes((0, 10), boxes=3) == ((8.0, 9.0, 10.0), (0.0, 1.0, 2.0))
+    with pytest.raises(ValueError):
+        metrics.scale_boxes((1, 3), boxes=2)
+
+
+@pytest.mark.parametrize("metric", ["nps", "top_box", "mean"])
+def test_bootstrap_agrees_with_analytic_on_n2000(survey, metric):
+    col = "ltr" if metric == "nps" else "rating"
+    fn = getattr(metrics, metric)
+    analytic = fn(survey[col], survey["weight"])
+    boot = fn(survey[col], survey["weight"], interval="bootstrap", n_boot=2000, seed=3)
+    assert boot.value == analytic.value
+    width = analytic.high - analytic.low
+    assert boot.low == pytest.approx(analytic.low, abs=0.08 * width)
+    assert boot.high == pytest.approx(analytic.high, abs=0.08 * width)
+
+
+def test_bootstrap_is_seeded(survey):
+    a = metrics.nps(survey["ltr"], interval="bootstrap", n_boot=300, seed=1)
+    b = metrics.nps(survey["ltr"], interval="bootstrap", n_boot=300, seed=1)
+    c = metrics.nps(survey["ltr"], interval="bootstrap", n_boot=300, seed=2)
+    assert (a.low, a.high) == (b.low, b.high) != (c.low, c.high)
+    with pytest.raises(ValueError):
+        metrics.nps(survey["ltr"], interval="jackknife")
+
+
+# ----------------------------------------------------------------------------------------------
+# segment tables and tests
+# ----------------------------------------------------------------------------------------------
+
+def test_segment_table_values_and_suppression(survey):
+    table = metrics.segment_table(survey, "ltr", "seg", weight="weight", min_base=30)
+    assert list(table["segment"]) == ["(all)", "a", "b", "c", "tiny"]
+    assert list(table.columns) == ["by", "segment", "metric", "value", "low", "high", "n",
+                                   "n_eff", "suppressed"]
+    b = survey[survey["seg"] == "b"]
+    est = metrics.nps(b["ltr"], b["weight"])
+    row = table.set_index("segment").loc["b"]
+    assert (row["value"], row["low"], row["high"], row["n"]) == (est.value, est.low, est.high,
+                                                                 est.n)
+    tiny = table.set_index("segment").loc["tiny"]
+    assert tiny["suppressed"] and tiny["n"] == 12
+    assert tiny[["value", "low", "high", "n_eff"]].isna().all()
+    assert not table.loc[table["segment"] != "tiny", "suppressed"].any()
+    # no number of a suppressed segment leaves the package
+    for metric, col in (("top_box", "rating"), ("mean", "rating")):
+        t = metrics.segment_table(survey, col, "seg", metric=metric, min_base=30)
+        assert t.loc[t["suppressed"], ["value", "low", "high", "n_eff"]].isna().all().all()
+    assert metrics.segment_table(survey, "ltr", "seg", min_base=10**6)["value"].isna().all()
+
+
+def _nps_scores(x):
+    """Each answer as +1 (promoter), -1 (detractor) or 0: NPS is their mean."""
+    x = np.asarray(x, dtype=float)
+    return np.where(x >= 9, 1.0, np.where(x <= 6, -1.0, 0.0))
+
+
+def test_nps_z_test_against_an_independent_computation(survey):
+    res = metrics.compare_segments(survey, "ltr", "seg", metric="nps", against="pairwise",
+                                   min_base=30, correction="none")
+    row = res[(res["segment"] == "a") & (res["other"] == "b")].iloc[0]
+    s1 = _nps_scores(survey.loc[survey["seg"] == "a", "ltr"])
+    s2 = _nps_scores(survey.loc[survey["seg"] == "b", "ltr"])
+    # the trinomial variance is the population variance of the +1/0/-1 scores
+    se = np.sqrt(s1.var() / s1.size + s2.var() / s2.size)
+    z = (s1.mean() - s2.mean()) / se
+    assert row["statistic"] == pytest.approx(z)
+    assert row["p"] == pytest.approx(2 * stats.norm.sf(abs(z)))
+    assert row["diff"] == pytest.approx(100 * (s1.mean() - s2.mean()))
+    assert (row["low"], row["high"]) == pytest.approx(
+        (100 * (s1.mean() - s2.mean() - Z95 * se), 100 * (s1.mean() - s2.mean() + Z95 * se)))
+    assert row["test"] == "z (trinomial)"
+
+
+def test_chi_square_against_scipy(survey):
+    res = metrics.compare_segments(survey, "rating", "seg", metric="top_box", against="rest",
+                                   min_base=30, correction="none")
+    row = res[res["segment"] == "c"].iloc[0]
+    d = survey[survey["rating"].notna()]
+    table = pd.crosstab(d["seg"] == "c", d["rating"].isin([4, 5]))
+    ref = stats.chi2_contingency(table.to_numpy(), correction=False)
+    assert row["statistic"] == pytest.approx(ref.statistic)
+    assert row["p"] == pytest.approx(ref.pvalue)
+    assert row["df"] == 1 and row["other"] == "(rest)"
+    assert row["n1"] + row["n2"] == len(d)   # the tiny segment is part of the rest
+
+
+def test_welch_against_scipy(survey):
+    res = metrics.compare_segments(survey, "rating", "seg", metric="mean", against="pairwise",
+                                   min_base=30, correction="none")
+    row = res[(res["segment"] == "b") & (res["other"] == "c")].iloc[0]
+    x1 = survey.loc[survey["seg"] == "b", "rating"].dropna()
+    x2 = survey.loc[survey["seg"] == "c", "rating"].dropna()
+    ref = stats.ttest_ind(x1, x2, equal_var=False)
+    ci = ref.confidence_interval(0.95)
+    assert (row["statistic"], row["p"], row["df"]) == pytest.approx(
+        (ref.statistic, ref.pvalue, ref.df))
+    assert (row["diff"], row["low"], row["high"]) == pytest.approx(
+        (x1.mean() - x2.mean(), ci.low, ci.high))
+
+
+def test_weighted_welch_equals_unweighted_when_weights_are_constant(survey):
+    a = metrics.welch(survey["rating"][:900], survey["rating"][900:])
+    b = metrics.welch(survey["rating"][:900], survey["rating"][900:],
+                      np.full(900, 2.5), np.full(1100, 2.5))
+    assert a == pytest.approx(b)
+
+
+def test_holm_adjustment_by_hand(survey):
+    res = metrics.compare_segments(survey, "ltr", "seg", metric="mean", against="pairwise",
+                                   min_base=30)
+    made = res[~res["suppressed"]]
+    assert len(made) == 3 and res["suppressed"].sum() == 3   # pairs with "tiny" are not made
+    assert res.loc[res["suppressed"], ["p", "p_adjusted", "statistic", "diff"]].isna().all().all()
+    p = made["p"].to_numpy()
+    order = np.argsort(p)
+    m = p.size
+    manual = np.empty(m)
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[i]))
+        manual[i] = running
+    assert made["p_adjusted"].to_numpy() == pytest.approx(manual)
+    assert (made["significant"] == (manual < 0.05)).all()
+    assert not res.loc[res["suppressed"], "significant"].any()
+    bonf = metrics.compare_segments(survey, "ltr", "seg", metric="mean", against="pairwise",
+                                    min_base=30, correction="bonferroni")
+    assert bonf.loc[~bonf["suppressed"], "p_adjusted"].to_numpy() == pytest.approx(
+        np.minimum(p * 3, 1))
+
+
+def test_compare_segments_detects_a_planted_difference_and_not_a_null_one():
+    rng = np.random.default_rng(5)
+    d = pd.DataFrame({"seg": np.repeat(["x", "y", "z"], 400),
+                      "ltr": np.r_[rng.integers(0, 11, 400), rng.integers(0, 11, 400),
+                                   np.clip(rng.integers(0, 11, 400) + 3, 0, 10)]})
+    res = metrics.compare_segments(d, "ltr", "seg", against="pairwise").set_index(
+        ["segment", "other"])
+    assert not res.loc[("x", "y"), "significant"]
+    assert res.loc[("x", "z"), "significant"] and res.loc[("y", "z"), "significant"]
+    assert res.loc[("x", "z"), "diff"] < 0
