@@ -303,13 +303,15 @@ def stage_channel_heatmap(data, value="satisfaction", ax=None, cmap=None, fmt=No
     for r in matrix.index:
         for c in matrix.columns:
             v, h = matrix.loc[r, c], is_hidden.loc[r, c]
-            labels.loc[r, c] = SUPPRESSED if (h == h and bool(h)) else ("" if v != v else fmt.format(v))
+            hidden_cell = h == h and bool(h)
+            labels.loc[r, c] = SUPPRESSED if hidden_cell else ("" if v != v else fmt.format(v))
     if ax is None:
         _, ax = plt.subplots(figsize=(1.2 * matrix.shape[1] + 2.5, 0.5 * matrix.shape[0] + 1.5))
     sns.heatmap(matrix.astype(float), ax=ax, cmap=cmap or ("Blues" if value == "reach"
                                                           else "RdYlGn"),
-                annot=labels.where(labels != SUPPRESSED, "").to_numpy(), fmt="", annot_kws={"fontsize": 8}, linewidths=0.5,
-                linecolor="white", cbar_kws={"label": value})
+                annot=labels.where(labels != SUPPRESSED, "").to_numpy(), fmt="",
+                annot_kws={"fontsize": 8}, linewidths=0.5, linecolor="white",
+                cbar_kws={"label": value})
     # seaborn leaves NaN cells unannotated: write "suppressed" in them here
     for i, r in enumerate(matrix.index):
         for j, c in enumerate(matrix.columns):
