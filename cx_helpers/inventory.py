@@ -91,7 +91,7 @@ def _nan_if(row: dict, cols, condition: bool):
 
 
 def touchpoint_inventory(study: Study, min_base: int | None = None, outcome: str | None = None,
-                         boxes: int = 2, confidence: float = 0.95) -> pd.DataFrame:
+                         boxes: int | None = None, confidence: float = 0.95) -> pd.DataFrame:
     """Every touchpoint with reach, frequency, satisfaction, importance, impact and pain rank.
 
     Parameters
@@ -107,9 +107,10 @@ def touchpoint_inventory(study: Study, min_base: int | None = None, outcome: str
     outcome : str, optional
         The loyalty outcome for importance and impact. Default: :func:`default_outcome` (the
         study's 0-10 likelihood to recommend).
-    boxes : int, default 2
-        Scale points in the top box (satisfied) and in the bottom box (dissatisfied): on 1-5,
-        satisfied is 4-5 and dissatisfied 1-2.
+    boxes : int, optional
+        Scale points in the top box (satisfied) and in the bottom box (dissatisfied); default
+        :func:`cx_helpers.metrics.scale_boxes`' (1-5: satisfied 4-5, dissatisfied 1-2; 0-10:
+        9-10 and 0-6).
     confidence : float, default 0.95
 
     Returns

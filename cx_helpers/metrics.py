@@ -76,27 +76,37 @@ def _z(confidence):
     return stats.norm.ppf(0.5 + confidence / 2)
 
 
-def scale_boxes(scale, boxes: int = 2) -> tuple[tuple[float, ...], tuple[float, ...]]:
+def scale_boxes(scale, boxes: int | None = None) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """The top and bottom boxes of an integer rating scale.
 
     Parameters
     ----------
     scale : (min, max)
         The scale's end points, e.g. ``(1, 5)``.
-    boxes : int, default 2
-        How many scale points count as the top (and as the bottom) box.
+    boxes : int, optional
+        How many scale points count as the top (and as the bottom) box. Default: 2 on scales of
+        up to 7 points; on longer scales the Net Promoter convention carried over: the top box
+        is the points above 80 % of the range and the bottom box the points up to 60 % of it
+        (0-10: 9-10 satisfied, 0-6 dissatisfied).
 
     Returns
     -------
     (top, bottom) : tuple of tuples
         ``scale_boxes((1, 5))`` is ``((4, 5), (1, 2))``; ``scale_boxes((0, 10))`` is
+        ``((9, 10), (0, 1, 2, 3, 4, 5, 6))``; ``scale_boxes((0, 10), 2)`` is
         ``((9, 10), (0, 1))``.
     """
     lo, hi = int(scale[0]), int(scale[1])
-    if boxes < 1 or 2 * boxes > hi - lo + 1:
+    points = [float(v) for v in range(lo, hi + 1)]
+    if boxes is None:
+        if len(points) <= 7:
+            boxes = 2
+        else:
+            return (tuple(v for v in points if v > lo + 0.8 * (hi - lo)),
+                    tuple(v for v in points if v <= lo + 0.6 * (hi - lo)))
+    if boxes < 1 or 2 * boxes > len(points):
         raise ValueError(f"{boxes} boxes do not fit twice on the scale {lo}-{hi}.")
-    return (tuple(float(v) for v in range(hi - boxes + 1, hi + 1)),
-            tuple(float(v) for v in range(lo, lo + boxes)))
+    return tuple(points[-boxes:]), tuple(points[:boxes])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -269,7 +279,7 @@ def mean(scores, weights=None, confidence=0.95, interval="analytic", n_boot=2000
     return Estimate(m, m - half, m + half, x.size, n_eff, "mean")
 
 
-def csat(scores, weights=None, kind="top_box", scale=(1, 5), boxes=2, **kwargs) -> Estimate:
+def csat(scores, weights=None, kind="top_box", scale=(1, 5), boxes=None, **kwargs) -> Estimate:
     """Customer satisfaction: top-box share (Wilson interval) or mean (t interval).
 
     Parameters
@@ -278,8 +288,8 @@ def csat(scores, weights=None, kind="top_box", scale=(1, 5), boxes=2, **kwargs) 
     kind : {"top_box", "mean"}, default "top_box"
     scale : (min, max), default (1, 5)
         The rating scale; the top box is its ``boxes`` highest points.
-    boxes : int, default 2
-        Top-2-box by default.
+    boxes : int, optional
+        Default: see :func:`scale_boxes` (top-2-box on a 1-5 scale).
     **kwargs
         ``confidence``, ``interval``, ``n_boot``, ``seed`` as in :func:`top_box` / :func:`mean`.
 

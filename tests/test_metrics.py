@@ -116,6 +116,9 @@ def test_csat_and_ces_are_the_same_numbers(survey):
     assert ces.metric == "ces" and ces.high == metrics.mean(x, w).high
     assert metrics.scale_boxes((1, 5)) == ((4.0, 5.0), (1.0, 2.0))
     assert metrics.scale_boxes((0, 10), boxes=3) == ((8.0, 9.0, 10.0), (0.0, 1.0, 2.0))
+    # long scales default to the Net Promoter split: 9-10 satisfied, 0-6 dissatisfied
+    assert metrics.scale_boxes((0, 10)) == ((9.0, 10.0), tuple(map(float, range(7))))
+    assert metrics.scale_boxes((1, 7)) == ((6.0, 7.0), (1.0, 2.0))
     with pytest.raises(ValueError):
         metrics.scale_boxes((1, 3), boxes=2)
 
