@@ -7,8 +7,8 @@ import pandas as pd
 import seaborn as sns
 
 __all__ = ["coefficient_plot", "comparison_plot", "estimate_plot", "interval_plot",
-           "pain_point_plot", "satisfaction_plot", "score_distributions", "segment_plot",
-           "stage_channel_heatmap", "transition_heatmap"]
+           "pain_point_plot", "priority_plot", "satisfaction_plot", "score_distributions",
+           "segment_plot", "stage_channel_heatmap", "transition_heatmap"]
 
 
 def interval_plot(data, y, x, low, high, hue=None, ax=None, xlabel=None, ylabel=None):
@@ -322,4 +322,50 @@ def stage_channel_heatmap(data, value="satisfaction", ax=None, cmap=None, fmt=No
     ax.set_ylabel("stage")
     if title:
         ax.set_title(title)
+    return ax
+
+
+# ----------------------------------------------------------------------------------------------
+# key drivers (notebook 02)
+# ----------------------------------------------------------------------------------------------
+
+QUADRANT_COLOURS = {"fix first": "#c0392b", "maintain": "#2e86c1", "possible overkill": "#7f8c8d",
+                    "low priority": "#b7b7b7"}
+
+
+def priority_plot(data, x="performance", y="importance", label="label", ax=None,
+                  xlabel="performance (mean satisfaction)",
+                  ylabel="importance (share of explained variance, %)"):
+    """Importance-performance map: a point per driver, quadrant lines at the averages.
+
+    Parameters
+    ----------
+    data : DataFrame
+        :func:`cx_helpers.drivers.priority_map` output (``quadrant`` and the two lines in
+        ``attrs``); rows in the quadrant ``suppressed`` are left out and listed in the title.
+    x, y, label : str
+        Performance, importance and label columns.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    shown = data[data["quadrant"] != "suppressed"]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 6))
+    sns.scatterplot(data=shown, x=x, y=y, hue="quadrant", palette=QUADRANT_COLOURS,
+                    hue_order=[q for q in QUADRANT_COLOURS if q in set(shown["quadrant"])],
+                    s=60, ax=ax, zorder=3)
+    for _, r in shown.iterrows():
+        ax.annotate(str(r[label]), (r[x], r[y]), xytext=(4, 3), textcoords="offset points",
+                    fontsize=7)
+    ax.axvline(data.attrs.get("performance_line", shown[x].mean()), color="0.5", lw=0.8, ls="--")
+    ax.axhline(data.attrs.get("importance_line", shown[y].mean()), color="0.5", lw=0.8, ls="--")
+    hidden = data.loc[data["quadrant"] == "suppressed", label]
+    if len(hidden):
+        ax.set_title("suppressed (base under the minimum): " + ", ".join(map(str, hidden)),
+                     fontsize=8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(title="", fontsize="small", loc="best")
     return ax

@@ -1,0 +1,212 @@
+"""Key-driver models: each checked against an independent fit, plus collinearity and the map."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+import yaml
+from scipy import stats
+from statsmodels.miscmodels.ordinal_model import OrderedModel
+from statsmodels.stats.outliers_influence import variance_inflation_factor
+
+import cx_helpers as cx
+from cx_helpers.drivers import collinearity, driver_model, priority_map
+
+
+def _write_study(folder, df, outcomes, drivers, weight=None, segments=(), na_codes=()):
+    folder.mkdir()
+    df.to_csv(folder / "survey.csv", index=False)
+    config = {"name": "t", "rating_scale": [1, 5], "na_codes": list(na_codes),
+              "tables": {"survey": {"path": "survey.csv", "id": "rid"}},
+              "stages": ["s"],
+              "touchpoints": {d: {"column": d, "stage": "s"} for d in drivers},
+              "outcomes": outcomes, "segments": list(segments)}
+    if weight:
+        config["weight"] = weight
+    (folder / "study.yaml").write_text(yaml.safe_dump(config))
+    return cx.load_study(folder)
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    """400 respondents, 3 drivers on 1-5 with some not-applicable answers, integer weights."""
+    rng = np.random.default_rng(7)
+    n = 400
+    z = rng.normal(size=(n, 3)) + rng.normal(size=(n, 1))
+    ratings = np.clip(np.round(3 + z), 1, 5)
+    latent = ratings @ [0.8, 0.3, 0.0] + rng.logistic(size=n)
+    df = pd.DataFrame(ratings.astype(int), columns=["a", "b", "c"])
+    df.insert(0, "rid", np.arange(1, n + 1))
+    df["ltr"] = np.clip(np.round(latent - latent.mean() + 7), 0, 10).astype(int)
+    df["sat"] = np.digitize(latent, np.quantile(latent, [0.2, 0.5, 0.8])) + 1
+    df["churn"] = (latent + rng.logistic(size=n) < np.median(latent)).astype(int)
+    df["w"] = rng.integers(1, 4, size=n)
+    df["plan"] = rng.choice(["x", "y", "z"], size=n)
+    outcomes = {"ltr": {"column": "ltr", "kind": "nps"},
+                "sat": {"column": "sat", "kind": "ordinal", "scale": [1, 4]},
+                "churn": {"column": "churn", "kind": "binary"}}
+    return df, _write_study(tmp_path_factory.mktemp("s") / "study", df, outcomes, ["a", "b", "c"],
+                            weight="w", segments=["plan"])
+
+
+def _replicated(df):
+    return df.loc[df.index.repeat(df["w"])].reset_index(drop=True)
+
+
+def test_ols_matches_weighted_least_squares_by_hand(small):
+    df, st = small
+    m = driver_model(st, "ltr", na="complete")
+    assert m.model == "ols" and m.n == len(df)
+    x = np.column_stack([np.ones(len(df)), df[["a", "b", "c"]]])
+    sw = np.sqrt(df["w"].to_numpy() / df["w"].mean())
+    beta = np.linalg.lstsq(x * sw[:, None], df["ltr"].to_numpy() * sw, rcond=None)[0]
+    np.testing.assert_allclose(m.coefficients["coef"], beta[1:], rtol=1e-10)
+    resid = df["ltr"] - x @ beta
+    w = df["w"] / df["w"].mean()
+    ybar = np.average(df["ltr"], weights=w)
+    r2 = 1 - (w * resid**2).sum() / (w * (df["ltr"] - ybar) ** 2).sum()
+    assert m.fit["r2"] == pytest.approx(r2, rel=1e-10)
+    # HC3 by hand on the weighted (whitened) regression
+    xw, ew = x * sw[:, None], resid.to_numpy() * sw
+    bread = np.linalg.inv(xw.T @ xw)
+    h = np.einsum("ij,jk,ik->i", xw, bread, xw)
+    meat = (xw * (ew / (1 - h))[:, None] ** 2).T @ xw
+    se = np.sqrt(np.diag(bread @ meat @ bread))
+    np.testing.assert_allclose(m.coefficients["se"], se[1:], rtol=1e-8)
+
+
+def test_ordered_logit_with_weights_equals_replicated_rows(small):
+    df, st = small
+    m = driver_model(st, "sat", na="complete")
+    assert m.model == "ordered_logit"
+    rep = _replicated(df)
+    ref = OrderedModel(rep["sat"], rep[["a", "b", "c"]], distr="logit").fit(
+        method="bfgs", disp=False, maxiter=2000)
+    np.testing.assert_allclose(m.coefficients["coef"], ref.params[["a", "b", "c"]], atol=1e-4)
+    np.testing.assert_allclose(m.coefficients["odds_ratio"], np.exp(ref.params[["a", "b", "c"]]),
+                               rtol=1e-3)
+    # McFadden against the null model's log-likelihood from the category shares
+    shares = rep["sat"].value_counts(normalize=True)
+    llnull = np.log(shares.loc[rep["sat"]]).sum()
+    assert m.fit["pseudo_r2"] == pytest.approx(1 - ref.llf / llnull, abs=1e-5)
+
+
+def test_logit_with_weights_equals_replicated_rows(small):
+    df, st = small
+    m = driver_model(st, "churn", na="complete")
+    assert m.model == "logit"
+    rep = _replicated(df)
+    ref = sm.Logit(rep["churn"], sm.add_constant(rep[["a", "b", "c"]])).fit(disp=0)
+    np.testing.assert_allclose(m.coefficients["coef"], ref.params[["a", "b", "c"]], rtol=1e-6)
+    assert m.fit["pseudo_r2"] == pytest.approx(ref.prsquared, rel=1e-6)
+    assert (m.coefficients["coef"].iloc[:2] < 0).all()       # better ratings, less churn
+
+
+def test_controls_are_held_but_not_reported(small):
+    _, st = small
+    m = driver_model(st, "ltr", na="complete", controls=["plan"])
+    assert {"plan_y", "plan_z"} <= set(m.result.params.index)
+    assert list(m.coefficients["driver"]) == ["a", "b", "c"]
+    assert "controlling for plan" in m.describe()
+    with pytest.raises(ValueError, match="region"):
+        driver_model(st, "ltr", controls=["region"])
+
+
+def test_not_applicable_is_missing_not_a_low_score(tmp_path):
+    rng = np.random.default_rng(3)
+    n = 600
+    a = rng.integers(1, 6, n)
+    b = rng.integers(1, 6, n)
+    y = 2 * a + rng.normal(size=n)
+    met = rng.random(n) < 0.5
+    df = pd.DataFrame({"rid": np.arange(n), "a": a, "b": np.where(met, b, 9), "y": y})
+    st = _write_study(tmp_path / "s", df, {"y": {"column": "y", "kind": "continuous"}}, ["a", "b"],
+                      na_codes=[9])
+    ind = driver_model(st, "y", na="indicator")
+    comp = driver_model(st, "y", na="complete")
+    assert ind.n == n and comp.n == met.sum()
+    assert "not rated" in ind.describe() and "complete cases" in comp.describe()
+    ref = sm.OLS(df.loc[met, "y"], sm.add_constant(df.loc[met, ["a", "b"]].astype(float))).fit()
+    np.testing.assert_allclose(comp.coefficients["coef"], ref.params[["a", "b"]], rtol=1e-10)
+    assert ind.coefficients.set_index("driver").at["a", "coef"] == pytest.approx(2, abs=0.1)
+
+
+def test_vif_matches_statsmodels_and_collinearity_is_warned(tmp_path):
+    rng = np.random.default_rng(5)
+    n = 500
+    base = rng.normal(size=n)
+    x = pd.DataFrame({"a": base + 0.05 * rng.normal(size=n), "b": base,
+                      "c": rng.normal(size=n)})
+    got = collinearity(x)["vif"].to_numpy()
+    xc = sm.add_constant(x).to_numpy()
+    want = [variance_inflation_factor(xc, k) for k in (1, 2, 3)]
+    np.testing.assert_allclose(got, want, rtol=1e-8)
+    df = pd.DataFrame({"rid": np.arange(n),
+                       "a": np.clip(np.round(3 + base + 0.1 * rng.normal(size=n)), 1, 5),
+                       "b": np.clip(np.round(3 + base), 1, 5),
+                       "c": np.clip(np.round(3 + rng.normal(size=n)), 1, 5)})
+    df["y"] = df["a"] + df["c"] + rng.normal(size=n)
+    st = _write_study(tmp_path / "s", df, {"y": {"column": "y", "kind": "continuous"}},
+                      ["a", "b", "c"])
+    m = driver_model(st, "y")
+    assert m.collinearity.set_index("driver").loc[["a", "b"], "vif"].min() > 10
+    assert any("too collinear" in w and "a, b" in w for w in m.warnings)
+    assert m.condition_number > 5
+
+
+def test_sample_coefficients_recover_planted_effects(sample_study, sample_dir):
+    truth = json.loads((sample_dir / "truth.json").read_text())["touchpoint_effects"]
+    m = driver_model(sample_study, "ltr")
+    coef = m.coefficients.set_index("driver")["coef"]
+    rho = stats.spearmanr(coef, pd.Series(truth)[coef.index]).statistic
+    assert rho > 0.8, rho
+
+
+def test_priority_map_quadrants():
+    imp = pd.DataFrame({"driver": list("abcde"), "importance": [0.4, 0.3, 0.1, 0.05, 0.2]})
+    perf = pd.DataFrame({"driver": list("abcde"), "performance": [3.0, 4.5, 4.4, 3.1, np.nan]})
+    m = priority_map(imp, perf).set_index("driver")
+    # lines: mean importance of a-d = 0.2125, mean performance = 3.75 (e has no performance)
+    assert m.attrs["importance_line"] == pytest.approx(0.2125)
+    assert m.loc["a", "quadrant"] == "fix first"
+    assert m.loc["b", "quadrant"] == "maintain"
+    assert m.loc["c", "quadrant"] == "possible overkill"
+    assert m.loc["d", "quadrant"] == "low priority"
+    assert m.loc["e", "quadrant"] == "suppressed"
+    assert list(m.index[:2]) == ["a", "b"]
+
+
+def test_key_drivers_table_sums_to_r2_and_groups_binary_by_stage(sample_study):
+    from cx_helpers.drivers import MAX_LOGIT_UNITS, key_drivers, stage_groups
+
+    table = key_drivers(sample_study, outcomes=["ltr", "churn"])
+    ltr = table[(table["outcome"] == "ltr") & (table["method"] == "lmg")]
+    ols = driver_model(sample_study, "ltr", model="ols")
+    assert ltr["importance"].sum() == pytest.approx(ols.fit["r2"], rel=1e-9)
+    assert ltr["share"].sum() == pytest.approx(100)
+    assert set(table.loc[table["outcome"] == "ltr", "method"]) == {"lmg", "johnson"}
+    # 20 touchpoints are too many logits for dominance: the stages stand in for them
+    churn = table[table["outcome"] == "churn"]
+    assert len(sample_study.rated_touchpoints) > MAX_LOGIT_UNITS
+    assert list(churn["driver"]) == list(stage_groups(sample_study))
+    assert (churn["level"] == "group").all() and (churn["method"] == "dominance").all()
+    logit = driver_model(sample_study, "churn")
+    assert churn["importance"].sum() == pytest.approx(logit.fit["pseudo_r2"], rel=1e-6)
+
+
+def test_priority_plot_leaves_suppressed_out():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from cx_helpers.plots import priority_plot
+
+    imp = pd.DataFrame({"driver": list("abc"), "label": ["A", "B", "C"],
+                        "importance": [10.0, 5.0, 1.0]})
+    perf = pd.DataFrame({"driver": list("abc"), "performance": [3.0, 4.0, np.nan]})
+    ax = priority_plot(priority_map(imp, perf))
+    assert len(ax.collections[0].get_offsets()) == 2
+    assert "C" in ax.get_title() and "suppressed" in ax.get_title()
