@@ -31,8 +31,9 @@ def interval_plot(data, y, x, low, high, hue=None, ax=None, xlabel=None, ylabel=
     data = data.dropna(subset=[x]).reset_index(drop=True)
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 0.3 * len(data) + 1.2))
-    ax.errorbar(data[x], data.index, xerr=[data[x] - data[low], data[high] - data[x]], fmt="none",
-                ecolor="0.4", capsize=2, lw=1)
+    # bars drawn from low to high: a percentile bootstrap interval need not contain the estimate
+    ax.errorbar((data[low] + data[high]) / 2, data.index, xerr=(data[high] - data[low]) / 2,
+                fmt="none", ecolor="0.4", capsize=2, lw=1)
     sns.scatterplot(data=data, x=x, y=data.index, hue=hue, ax=ax, s=40, zorder=3)
     ax.set_yticks(data.index, data[y])
     ax.invert_yaxis()

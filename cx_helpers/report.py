@@ -161,10 +161,15 @@ missing, never as low scores.</p>
 interval, top-box shares a Wilson interval. With survey weights, intervals use Kish's effective
 sample size.</p>
 <p><b>Models.</b> Driver models match the outcome's scale (least squares for 0-10 likelihood to
-recommend, ordered logit for ordinal, logit for binary outcomes) with heteroskedasticity-robust
-standard errors. Relative importance divides the model's explained variance among the drivers
-(LMG / Shapley). The journey-versus-touchpoint comparison scores each model on respondents it was
-not fitted on (repeated k-fold cross-validation).</p>
+recommend, ordered logit for ordinal, logit for binary outcomes), use the survey weights and have
+heteroskedasticity-robust standard errors; collinearity is reported as variance inflation factors
+and the condition number. Relative importance divides the model's explained variance (R&sup2;)
+among the drivers exactly, averaging each driver's contribution over every order in which the
+drivers could enter the model (LMG, the Shapley value; for yes/no outcomes the same split of
+McFadden's pseudo-R&sup2;), cross-checked with Johnson's relative weights; its intervals come from
+a bootstrap over respondents. Importance and performance (mean satisfaction) place each touchpoint
+in the priority map, cut at the averages. The journey-versus-touchpoint comparison scores each
+model on respondents it was not fitted on (repeated k-fold cross-validation).</p>
 <p><b>Base sizes and suppression.</b> A touchpoint or segment with fewer than {min_base} answers is
 shown as suppressed, never as a number.</p>
 <p><b>What the intervals mean.</b> A 95% interval is the range of values compatible with the data:

@@ -43,6 +43,11 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+# Test runs of the sample keep the bootstrap and cross-validation small: the numbers are checked
+# for reproducibility and structure here; their statistical properties are tested in the package.
+FAST = ("-p", "n_boot", "30", "-p", "n_repeats", "2")
+
+
 def cx(*args, cwd=None):
     """Run the ``cx`` command line in a subprocess."""
     import subprocess
@@ -58,7 +63,7 @@ def two_runs(tmp_path_factory):
     base = tmp_path_factory.mktemp("runs")
     runs = []
     for k in (1, 2):
-        res = cx("run", SAMPLE, "--out", base / f"run{k}", "--seed", "11")
+        res = cx("run", SAMPLE, "--out", base / f"run{k}", "--seed", "11", *FAST)
         assert res.returncode == 0, res.stderr[-3000:]
         runs.append(base / f"run{k}")
     return runs

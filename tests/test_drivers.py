@@ -210,3 +210,17 @@ def test_priority_plot_leaves_suppressed_out():
     ax = priority_plot(priority_map(imp, perf))
     assert len(ax.collections[0].get_offsets()) == 2
     assert "C" in ax.get_title() and "suppressed" in ax.get_title()
+
+
+def test_interval_plot_draws_intervals_that_miss_the_estimate():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from cx_helpers.plots import interval_plot
+
+    # a percentile bootstrap interval of a near-zero importance can lie above the estimate
+    data = pd.DataFrame({"d": ["a", "b"], "v": [0.001, 0.3], "lo": [0.002, 0.2], "hi": [0.01, 0.4]})
+    ax = interval_plot(data, y="d", x="v", low="lo", high="hi")
+    segments = ax.collections[0].get_segments()
+    np.testing.assert_allclose([s[:, 0].min() for s in segments], [0.002, 0.2])
+    np.testing.assert_allclose([s[:, 0].max() for s in segments], [0.01, 0.4])

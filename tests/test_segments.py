@@ -6,11 +6,11 @@ import json
 
 import pandas as pd
 
-from conftest import cx
+from conftest import FAST, cx
 
 
 def test_one_report_per_segment(sample_dir, tmp_path):
-    res = cx("run", sample_dir, "--by", "plan", "--out", tmp_path / "runs", "--quiet")
+    res = cx("run", sample_dir, "--by", "plan", "--out", tmp_path / "runs", "--quiet", *FAST)
     assert res.returncode == 0, res.stdout + res.stderr
     runs = sorted((tmp_path / "runs" / "sample").iterdir())
     plans = sorted(pd.read_csv(sample_dir / "survey.csv")["plan"].unique())

@@ -7,7 +7,7 @@ import shutil
 
 import pandas as pd
 
-from conftest import cx
+from conftest import FAST, cx
 from cx_helpers.verify import compare_tables
 
 
@@ -19,7 +19,7 @@ def test_verify_passes_on_an_untouched_run(two_runs, tmp_path):
 
 def test_verify_refuses_a_changed_input_by_name(sample_copy, tmp_path):
     run = tmp_path / "run"
-    assert cx("run", sample_copy, "--out", run, "--quiet").returncode == 0
+    assert cx("run", sample_copy, "--out", run, "--quiet", *FAST).returncode == 0
     data = bytearray((sample_copy / "outcomes.csv").read_bytes())
     data[-3] = ord("7") if data[-3] != ord("7") else ord("8")  # one byte
     (sample_copy / "outcomes.csv").write_bytes(bytes(data))
@@ -54,7 +54,7 @@ def test_many_studies_one_failure_does_not_stop_the_rest(sample_dir, tmp_path):
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "study.yaml").write_text("name: broken\ntables: {survey: {path: none.csv, id: x}}\n")
-    res = cx("run", broken, sample_dir, "--out", tmp_path / "runs", "--quiet")
+    res = cx("run", broken, sample_dir, "--out", tmp_path / "runs", "--quiet", *FAST)
     assert res.returncode == 1
     assert "1 of 2 runs succeeded" in res.stdout
     assert "FAILED" in res.stdout and "none.csv" in res.stdout
