@@ -390,8 +390,8 @@ def key_drivers(study: Study, outcomes=None, drivers=None, methods=None, na: str
     Returns
     -------
     DataFrame
-        ``outcome, method, driver, label, importance, share, low, high, rank, r2, n, na,
-        level``: a row per outcome, method and driver (or group; ``level`` says which);
+        ``outcome, outcome_label, method, driver, label, importance, share, low, high, rank,
+        r2, n, na, level``: a row per outcome, method and driver (or group; ``level`` says which);
         ``importance`` sums to the model's (pseudo-)R^2 and ``share`` to 100 within each
         outcome and method.
     """
@@ -414,6 +414,7 @@ def key_drivers(study: Study, outcomes=None, drivers=None, methods=None, na: str
             part = imp.rename_axis("driver").reset_index()
             part.insert(0, "method", method)
             part.insert(0, "outcome", outcome)
+            part.insert(1, "outcome_label", study.outcome_specs[outcome].label or outcome)
             part.insert(3, "label", part["driver"].map(labels).fillna(part["driver"]))
             parts.append(part.assign(r2=imp.attrs["r2"], n=imp.attrs["n"], na=na,
                                      level="group" if units else "driver"))

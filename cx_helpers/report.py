@@ -99,7 +99,8 @@ def executive_summary(tables_dir, min_base: int = 30) -> list[tuple[str, str]]:
         label_col = "label" if "label" in top else "driver"
         names = [f"{r[label_col]} ({r['share']:.0f}% of explained variance)"
                  for _, r in top.iterrows()]
-        items.append(("Top drivers", f"of {outcome}: {_label_list(names)} "
+        name = part["outcome_label"].iloc[0] if "outcome_label" in part else outcome
+        items.append(("Top drivers", f"of {name.lower()}: {_label_list(names)} "
                       f"({method.upper()} relative importance)."))
     else:
         ols = _read(tables, "drivers_ols")
