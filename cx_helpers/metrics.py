@@ -316,6 +316,13 @@ def ces(scores, weights=None, **kwargs) -> Estimate:
 # two-group tests
 # ----------------------------------------------------------------------------------------------
 
+def _two_groups(x1, x2, w1, w2):
+    """Both groups cleaned, and a test result with every number missing (filled by the caller)."""
+    a, b = _clean(x1, w1), _clean(x2, w2)
+    return a, b, dict(diff=np.nan, low=np.nan, high=np.nan, statistic=np.nan, df=np.nan,
+                      p=np.nan, n1=a[0].size, n2=b[0].size)
+
+
 def welch(x1, x2, w1=None, w2=None, confidence=0.95) -> dict:
     """Welch's t test and interval for a difference of (weighted) means, ``mean1 - mean2``.
 
@@ -329,10 +336,7 @@ def welch(x1, x2, w1=None, w2=None, confidence=0.95) -> dict:
         ``diff, low, high, statistic, df, p, n1, n2``; missing numbers when a group has fewer
         than two answers.
     """
-    a, wa = _clean(x1, w1)
-    b, wb = _clean(x2, w2)
-    out = dict(diff=np.nan, low=np.nan, high=np.nan, statistic=np.nan, df=np.nan, p=np.nan,
-               n1=a.size, n2=b.size)
+    (a, wa), (b, wb), out = _two_groups(x1, x2, w1, w2)
     if a.size < 2 or b.size < 2:
         return out
     na, nb = kish_n(wa), kish_n(wb)
@@ -349,10 +353,7 @@ def welch(x1, x2, w1=None, w2=None, confidence=0.95) -> dict:
 
 def _nps_test(x1, x2, w1, w2, confidence):
     """z test of an NPS difference with trinomial variances (on the -100..100 scale)."""
-    a, wa = _clean(x1, w1)
-    b, wb = _clean(x2, w2)
-    out = dict(diff=np.nan, low=np.nan, high=np.nan, statistic=np.nan, df=np.nan, p=np.nan,
-               n1=a.size, n2=b.size)
+    (a, wa), (b, wb), out = _two_groups(x1, x2, w1, w2)
     if a.size == 0 or b.size == 0:
         return out
     parts = []
@@ -373,10 +374,7 @@ def _share_test(x1, x2, w1, w2, top, confidence):
 
     Weighted, the counts are the weighted shares times each group's effective n.
     """
-    a, wa = _clean(x1, w1)
-    b, wb = _clean(x2, w2)
-    out = dict(diff=np.nan, low=np.nan, high=np.nan, statistic=np.nan, df=np.nan, p=np.nan,
-               n1=a.size, n2=b.size)
+    (a, wa), (b, wb), out = _two_groups(x1, x2, w1, w2)
     if a.size == 0 or b.size == 0:
         return out
     share = _stat_share(np.asarray(top, dtype=float))
