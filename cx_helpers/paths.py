@@ -76,19 +76,61 @@ class JourneyLog:
     """Events labelled with their journey, and the journey table, held in DuckDB.
 
     Built by :func:`reconstruct_journeys`. Tables in the connection: ``labelled`` (an event a
-    row, with ``journey``, ``step``, ``new_journey``, ``prev_touchpoint``) and ``journeys``.
+    row: integer key ``kid`` of the customer, or of the case, journey number ``jn``, row number
+    ``rn`` in the customer's time order, ``new_journey``, ``last_step``, touchpoint and channel
+    as ENUM codes) and ``_jbase`` (a row per journey: the measures of the heavy pass). Views:
+    ``events_v`` (events with ``customer``, ``step``, touchpoint and channel as text) and
+    ``journey_core`` (the journey measures with ``journey`` id, ``customer`` and ``path``
+    strings, computed when read). The full ``journeys`` table (plus type and repeat flags) is
+    built on first use, by any method that needs it.
     """
 
     con: duckdb.DuckDBPyConnection
     settings: dict
 
+    def _full(self) -> None:
+        """Build the ``journeys`` table (types, repeat flags) once, when first needed."""
+        if self.settings.get("_full_built"):
+            return
+        con, s = self.con, self.settings
+        type_sql = _type_sql(s["types"])
+        join = ""
+        if type_sql is None and s["declared"]:
+            mapping = pd.DataFrame(
+                [(tp, name) for name, tps in s["declared"].items() for tp in tps],
+                columns=["touchpoint", "declared"]).drop_duplicates("touchpoint")
+            con.register("_declared", mapping)
+            con.execute("""
+                CREATE OR REPLACE TEMP TABLE _dtype AS
+                SELECT kid, jn, arg_max(declared, n * 1e6 - first_step) AS type FROM (
+                    SELECT l.kid, l.jn, d.declared, count(*) AS n, min(l.step) AS first_step
+                    FROM events_v l JOIN _declared d USING (touchpoint) GROUP BY ALL)
+                GROUP BY ALL
+            """)
+            type_sql, join = "coalesce(d.type, 'other')", "LEFT JOIN _dtype d USING (kid, jn)"
+        elif type_sql is None:
+            type_sql = "'all'"
+        # one statement: the journey table, its type and the repeat flags
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE journeys AS
+            WITH t AS (
+                SELECT journey, kid, jn, customer, ({type_sql})::VARCHAR AS type, start, "end",
+                       duration_h, contacts, touchpoints, path, first_touchpoint,
+                       last_touchpoint, channel_switches, longest_wait_h, resolution_h,
+                       rating_mean, ratings, tps
+                FROM journey_core {join})
+            SELECT * FROM ({_flags_sql("t", s, replace=False)})
+        """)
+        s["_full_built"] = True
+
     def events(self) -> pd.DataFrame:
         """Events with their journey: ``customer, journey, step, time, touchpoint, channel,
         rating`` (plus ``case``), in customer, journey and step order."""
+        self._full()
         case = ', "case"' if self.settings["has_case"] else ""
         return self.con.execute(
             "SELECT l.customer, j.journey, j.type, l.step, l.time, l.touchpoint, l.channel, "
-            f"l.rating{case} FROM labelled l JOIN journeys j USING (pkey, jn) "
+            f"l.rating{case} FROM events_v l JOIN journeys j USING (kid, jn) "
             "ORDER BY l.customer, j.start, j.journey, l.step").df()
 
     def journeys(self) -> pd.DataFrame:
@@ -105,8 +147,9 @@ class JourneyLog:
         of any type, e.g. another ticket), ``resolved`` (contains a resolving touchpoint;
         without resolving touchpoints: not followed by a repeat).
         """
+        self._full()
         return self.con.execute(
-            "SELECT * EXCLUDE (tps, pkey, jn) FROM journeys ORDER BY customer, start, journey"
+            "SELECT * EXCLUDE (tps, kid, jn) FROM journeys ORDER BY customer, start, journey"
         ).df()
 
     def transitions(self, type: str | None = None) -> pd.DataFrame:
@@ -123,15 +166,24 @@ class JourneyLog:
             ``from, to, n, probability`` where ``from`` includes ``"(start)"`` (journey entry)
             and ``to`` includes ``"(end)"`` (journey exit); probabilities sum to 1 per ``from``.
         """
-        where = "" if type is None else f"WHERE j.type = {_lit(type)}"
+        if type is None:
+            src = "labelled"
+        else:
+            self._full()
+            src = ("(SELECT l.* FROM labelled l SEMI JOIN (SELECT kid, jn FROM journeys "
+                   f"WHERE type = {_lit(type)}) j USING (kid, jn))")
+        # one pass over the events on the touchpoint codes; text only for the few pairs
         return self.con.execute(f"""
-            WITH l AS (SELECT l.* FROM labelled l JOIN journeys j USING (pkey, jn) {where}),
+            WITH c AS (
+                SELECT new_journey, CASE WHEN new_journey THEN NULL ELSE prev_tp END AS p, tp,
+                       count(*) AS n, count(*) FILTER (WHERE last_step) AS n_end
+                FROM {src} GROUP BY ALL),
             pairs AS (
-                SELECT CASE WHEN new_journey THEN '{START}' ELSE prev_touchpoint END AS "from",
-                       touchpoint AS "to" FROM l
+                SELECT CASE WHEN new_journey THEN '{START}' ELSE p::VARCHAR END AS "from",
+                       tp::VARCHAR AS "to", n FROM c
                 UNION ALL
-                SELECT last_touchpoint, '{END}' FROM journeys j {where}),
-            counts AS (SELECT "from", "to", count(*) AS n FROM pairs GROUP BY ALL)
+                SELECT tp::VARCHAR, '{END}', n_end FROM c WHERE n_end > 0),
+            counts AS (SELECT "from", "to", sum(n)::BIGINT AS n FROM pairs GROUP BY ALL)
             SELECT "from", "to", n, n / sum(n) OVER (PARTITION BY "from") AS probability
             FROM counts ORDER BY "from", "to"
         """).df()
@@ -146,13 +198,14 @@ class JourneyLog:
             ``drop_off`` (share of those at the step that end there), ``top_touchpoint`` (the
             commonest touchpoint at the step) and its ``top_share``.
         """
+        self._full()
         return self.con.execute("""
             WITH s AS (
                 SELECT j.type, l.step, count(*) AS journeys
-                FROM labelled l JOIN journeys j USING (pkey, jn) GROUP BY ALL),
+                FROM events_v l JOIN journeys j USING (kid, jn) GROUP BY ALL),
             top AS (
                 SELECT j.type, l.step, l.touchpoint, count(*) AS n
-                FROM labelled l JOIN journeys j USING (pkey, jn) GROUP BY ALL),
+                FROM events_v l JOIN journeys j USING (kid, jn) GROUP BY ALL),
             best AS (
                 SELECT type, step, arg_max(touchpoint, n * 1e6 - rank) AS top_touchpoint,
                        max(n) AS top_n
@@ -171,9 +224,10 @@ class JourneyLog:
     def touchpoint_coverage(self) -> pd.DataFrame:
         """Share of each type's journeys that include each touchpoint: ``type, touchpoint,
         journeys, share``."""
+        self._full()
         return self.con.execute("""
-            WITH c AS (SELECT j.type, l.touchpoint, count(DISTINCT (l.pkey, l.jn)) AS journeys
-                       FROM labelled l JOIN journeys j USING (pkey, jn) GROUP BY ALL),
+            WITH c AS (SELECT j.type, l.touchpoint, count(DISTINCT (l.kid, l.jn)) AS journeys
+                       FROM events_v l JOIN journeys j USING (kid, jn) GROUP BY ALL),
             t AS (SELECT type, count(*) AS total FROM journeys GROUP BY ALL)
             SELECT c.type, c.touchpoint, c.journeys, c.journeys / t.total AS share
             FROM c JOIN t USING (type) ORDER BY c.type, share DESC, c.touchpoint
@@ -182,6 +236,7 @@ class JourneyLog:
     def summary(self) -> pd.DataFrame:
         """A row per journey type: ``type, journeys, customers, contacts_mean, duration_h_median,
         resolution_h_median, channel_switches_mean, repeat_share, resolved_share, top_path, top_path_share``."""
+        self._full()
         return self.con.execute("""
             WITH p AS (SELECT type, path, count(*) AS n FROM journeys GROUP BY ALL),
             tp AS (SELECT type, arg_max(path, n * 1e6 - rank) AS top_path, max(n) AS top_n
@@ -199,6 +254,7 @@ class JourneyLog:
     def customers(self) -> pd.DataFrame:
         """A row per customer: ``customer, journeys, contacts, repeat_journeys, unresolved,
         first, last``."""
+        self._full()
         return self.con.execute("""
             SELECT customer, count(*) AS journeys, sum(contacts) AS contacts,
                    sum(is_repeat::INT) AS repeat_journeys, sum((NOT resolved)::INT) AS unresolved,
@@ -209,6 +265,7 @@ class JourneyLog:
     def set_types(self, labels: pd.DataFrame) -> "JourneyLog":
         """Replace the journey types (``journey, type``, e.g. from :func:`discover_types`) and
         recompute the repeat flags."""
+        self._full()
         self.con.register("_new_types", labels[["journey", "type"]])
         self.con.execute("UPDATE journeys SET type = n.type FROM _new_types n "
                          "WHERE journeys.journey = n.journey")
@@ -235,28 +292,33 @@ def _source(con, events) -> str:
     return "src_raw"
 
 
-def _repeat_flags(con, settings):
+def _flags_sql(source: str, settings: dict, replace: bool = True) -> str:
+    """The journeys of ``source`` with the repeat flags and ``resolved`` (re)computed."""
     days = settings["repeat_days"]
     resolving = settings["resolving"]
     limit = "NULL" if days is None else str(float(days) * 86400.0)
     resolved = (f"list_has_any(tps, {_list(resolving)})" if resolving
                 else f"NOT coalesce(until_next <= {limit}, false)")
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE journeys AS
+    drop = "EXCLUDE (is_repeat, followed_by_repeat, is_repeat_any, resolved)" if replace else ""
+    return f"""
         WITH r AS (
-            SELECT * EXCLUDE (is_repeat, followed_by_repeat, is_repeat_any, resolved),
+            SELECT * {drop},
                    epoch(start) - epoch(lag("end") OVER w) AS since_prev,
                    epoch(lead(start) OVER w) - epoch("end") AS until_next,
                    epoch(start) - max(epoch("end")) OVER (PARTITION BY customer ORDER BY start,
                        journey ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS since_any
-            FROM journeys WINDOW w AS (PARTITION BY customer, type ORDER BY start, journey))
+            FROM {source} WINDOW w AS (PARTITION BY customer, type ORDER BY start, journey))
         SELECT * EXCLUDE (since_prev, until_next, since_any),
                coalesce(since_prev <= {limit}, false) AS is_repeat,
                coalesce(until_next <= {limit}, false) AS followed_by_repeat,
                coalesce(since_any <= {limit}, false) AS is_repeat_any,
                {resolved} AS resolved
         FROM r
-    """)
+    """
+
+
+def _repeat_flags(con, settings):
+    con.execute("CREATE OR REPLACE TEMP TABLE journeys AS " + _flags_sql("journeys", settings))
 
 
 def reconstruct_journeys(events, gap_days: float | None = None, starts=None,
@@ -296,94 +358,158 @@ def reconstruct_journeys(events, gap_days: float | None = None, starts=None,
     -------
     JourneyLog
         Query it with ``.journeys()``, ``.transitions()``, ``.funnel()``, ``.events()``...
+
+    Notes
+    -----
+    The heavy work is done here, once, on integer codes: customers (or cases) are numbered,
+    touchpoints and channels become ENUM codes, one window pass over each customer's events in
+    time order finds the journey starts and ends (and the previous touchpoint and channel), a
+    second numbers the journeys, and one aggregation gives the journey measures. Text (journey
+    ids, paths), journey types and repeat flags are derived from that only when asked for.
     """
     if not by_case and gap_days is None and not starts:
         raise ValueError("give gap_days and/or starts (or by_case=True) to cut journeys.")
+    _type_sql(types)                                        # validate the rules early
     con = duckdb.connect()
+    con.execute("SET preserve_insertion_order = false")     # every output has its ORDER BY
     src = _source(con, events)
     cols = {c.lower(): c for c in con.execute(f"SELECT * FROM {src} LIMIT 0").df().columns}
     has_case = "case" in cols
     if by_case and not has_case:
         raise ValueError("by_case=True needs a 'case' column in the events.")
-    channel = "channel" if "channel" in cols else "NULL::VARCHAR"
-    rating = "rating::DOUBLE" if "rating" in cols else "NULL::DOUBLE"
-    case = ', "case"::VARCHAR AS "case"' if has_case else ""
+    has_channel, has_rating = "channel" in cols, "rating" in cols
     part = '"case"' if by_case else "customer"
+
+    # touchpoints and channels as ENUM codes (sorted, so code order is text order)
+    def _enum(name, column):
+        values = [r[0] for r in con.execute(
+            f"SELECT DISTINCT {column}::VARCHAR FROM {src} WHERE {column} IS NOT NULL "
+            "ORDER BY 1").fetchall()] or [""]
+        con.execute(f"CREATE TYPE {name} AS ENUM ({', '.join(_lit(v) for v in values)})")
+        return values
+
+    tp_names = _enum("tp_t", "touchpoint")
+    n_tp = len(tp_names)
+    if has_channel:
+        _enum("ch_t", "channel")
+    # customers (or cases) numbered: the windows and the grouping work on integers, 32-bit ones
+    # when they fit (narrow sort keys are cheaper)
+    n_rows = con.execute(f"SELECT count(*) FROM {src}").fetchall()[0][0]
+    itype = "UINTEGER" if n_rows < 2 ** 32 else "BIGINT"
+    con.execute(f"""
+        CREATE TEMP TABLE _keys AS
+        SELECT key, (row_number() OVER ())::{itype} AS kid
+        FROM (SELECT DISTINCT {part}::VARCHAR AS key FROM {src})
+    """)
+    n_keys, null_key = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE key IS NULL) FROM _keys").fetchall()[0]
+    match = "IS NOT DISTINCT FROM" if null_key else "="
+    cols_s = ["src.touchpoint::tp_t AS tp"]
+    if has_channel:
+        cols_s.append("src.channel::ch_t AS ch")
+    if has_rating:
+        cols_s.append("src.rating::DOUBLE AS rating")
+    if by_case:
+        cols_s.append("src.customer::VARCHAR AS customer")
+    if has_case:
+        cols_s.append('src."case"::VARCHAR AS "case"')
+    gap = None if by_case or gap_days is None else float(gap_days) * 86400e6   # microseconds
+    start_set = [] if by_case else list(starts or [])
     cuts = []
-    if not by_case and gap_days is not None:
-        cuts.append(f"ts - prev_ts > {float(gap_days) * 86400.0}")
-    if not by_case and starts:
-        cuts.append(f"list_contains({_list(starts)}, touchpoint)")
+    if gap is not None:
+        cuts.append(f"wait > {gap!r}")
+    if start_set:
+        cuts.append(f"list_contains({_list(start_set)}, tp::VARCHAR)")
     cut = " OR ".join(cuts) if cuts else "false"
-    journey_id = "pkey" if by_case else "pkey || '#' || lpad(jn::VARCHAR, 3, '0')"
+    prev_ch = ", lag(ch) OVER w AS prev_ch" if has_channel else ""
+    switch = ", ch IS DISTINCT FROM prev_ch AS switch" if has_channel else ""
+    if by_case:      # a case is one journey: no second pass
+        last = ", lead(1) OVER w IS NULL AS last_step"
+        number = f"1::{itype} AS jn"
+    else:            # journeys numbered by a running count of starts; the last step: next starts
+        last = ""
+        number = (f"(count(CASE WHEN new_journey THEN 1 END) OVER w2)::{itype} AS jn, "
+                  "lead(new_journey, 1, true) OVER w2 AS last_step")
     con.execute(f"""
         CREATE TEMP TABLE labelled AS
         WITH s AS (
-            SELECT customer::VARCHAR AS customer, time, touchpoint::VARCHAR AS touchpoint,
-                   {channel}::VARCHAR AS channel, {rating} AS rating{case},
-                   _row
-            FROM {src}),
+            SELECT k.kid, src.time, {', '.join(cols_s)}, src._row::{itype} AS _row
+            FROM {src} src JOIN _keys k ON src.{part}::VARCHAR {match} k.key),
         o AS (
-            SELECT *, epoch(time) AS ts,
-                   lag(epoch(time)) OVER w AS prev_ts,
-                   lag(touchpoint) OVER w AS prev_touchpoint,
-                   lag(channel) OVER w AS prev_channel,
-                   row_number() OVER w AS rn
-            FROM s WINDOW w AS (PARTITION BY {part} ORDER BY time, _row)),
-        f AS (SELECT *, prev_ts IS NULL OR {cut} AS new_journey FROM o),
-        g AS (SELECT *, sum(new_journey::INT) OVER w2 AS jn,
-                     max(CASE WHEN new_journey THEN rn END) OVER w2 AS jrn
-              FROM f WINDOW w2 AS (PARTITION BY {part} ORDER BY rn ROWS UNBOUNDED PRECEDING))
-        SELECT * EXCLUDE (jrn), {part} AS pkey, rn - jrn + 1 AS step FROM g
+            SELECT * EXCLUDE (_row), lag(time) OVER w AS prev_time,
+                   lag(tp) OVER w AS prev_tp{prev_ch}, (row_number() OVER w)::{itype} AS rn{last}
+            FROM s WINDOW w AS (PARTITION BY kid ORDER BY time, _row)),
+        f AS (
+            SELECT * EXCLUDE (prev_time{', prev_ch' if has_channel else ''}),
+                   epoch_us(time) - epoch_us(prev_time) AS wait{switch}
+            FROM o),
+        g AS (SELECT *, rn = 1 OR {cut} AS new_journey FROM f)
+        SELECT *, {number} FROM g
+        WINDOW w2 AS (PARTITION BY kid ORDER BY rn ROWS UNBOUNDED PRECEDING)
     """)
-    type_sql = _type_sql(types)
-    if type_sql is None and declared:
-        mapping = pd.DataFrame([(tp, name) for name, tps in declared.items() for tp in tps],
-                               columns=["touchpoint", "declared"]).drop_duplicates("touchpoint")
-        con.register("_declared", mapping)
-        con.execute("""
-            CREATE TEMP TABLE _dtype AS
-            SELECT pkey, jn, arg_max(declared, n * 1e6 - first_step) AS type FROM (
-                SELECT l.pkey, l.jn, d.declared, count(*) AS n, min(l.step) AS first_step
-                FROM labelled l JOIN _declared d USING (touchpoint) GROUP BY ALL) GROUP BY ALL
-        """)
-    resolving_list = _list(resolving or [])
-    con.execute(f"""
-        CREATE TEMP TABLE journeys AS
-        WITH a AS (
-            SELECT pkey, jn, arg_min(customer, step) AS customer,
-                   min(time) AS start, max(time) AS "end", count(*) AS contacts,
-                   count(DISTINCT touchpoint) AS touchpoints,
-                   list(touchpoint ORDER BY step) AS tps,
-                   sum(CASE WHEN NOT new_journey AND channel IS DISTINCT FROM prev_channel
-                            THEN 1 ELSE 0 END) AS channel_switches,
-                   coalesce(max(CASE WHEN NOT new_journey THEN ts - prev_ts END), 0) / 3600.0
-                       AS longest_wait_h,
-                   (min(CASE WHEN list_contains({resolving_list}, touchpoint) THEN ts END)
-                    - min(ts)) / 3600.0 AS resolution_h,
-                   avg(rating) AS rating_mean, count(rating) AS ratings
-            FROM labelled GROUP BY pkey, jn)
-        SELECT {journey_id} AS journey, pkey, jn, customer, NULL::VARCHAR AS type, start, "end",
-               (epoch("end") - epoch(start)) / 3600.0 AS duration_h, contacts, touchpoints,
-               array_to_string(tps, ' > ') AS path, tps[1] AS first_touchpoint,
-               tps[-1] AS last_touchpoint, channel_switches, longest_wait_h, resolution_h,
-               rating_mean, ratings, tps,
-               false AS is_repeat, false AS followed_by_repeat, false AS is_repeat_any,
-               false AS resolved
-        FROM a
-    """)
-    if type_sql is not None:
-        con.execute(f"UPDATE journeys SET type = {type_sql}")
-    elif declared:
-        con.execute("UPDATE journeys SET type = d.type FROM _dtype d "
-                    "WHERE journeys.pkey = d.pkey AND journeys.jn = d.jn")
-        con.execute("UPDATE journeys SET type = 'other' WHERE type IS NULL")
+    resolving = list(resolving or [])
+    resolution = ("(min(epoch_us(time)) FILTER (WHERE list_contains("
+                  f"{_list(resolving)}, tp::VARCHAR)) - min(epoch_us(time))) / 3.6e9"
+                  if resolving else "NULL::DOUBLE")
+    ratings = ("avg(rating) AS rating_mean, count(rating) AS ratings" if has_rating
+               else "NULL::DOUBLE AS rating_mean, 0::BIGINT AS ratings")
+    switches = ("count(*) FILTER (WHERE NOT new_journey AND switch)::DOUBLE" if has_channel
+                else "0::DOUBLE")
+    customer = "arg_min(customer, rn) AS customer, " if by_case else ""
+    # the touchpoints of a journey in step order: codes packed with the row number, sorted
+    # one integer group key per journey when it fits
+    if itype == "UINTEGER":
+        key = "(kid::UBIGINT << 32) | jn"
+        ids = "(j >> 32)::UINTEGER AS kid, (j & 4294967295)::UINTEGER AS jn"
     else:
-        con.execute("UPDATE journeys SET type = 'all'")
+        key, ids = "(kid, jn)", "j.kid AS kid, j.jn AS jn"
+    con.execute(f"""
+        CREATE TEMP TABLE _jbase AS
+        SELECT {ids}, {customer}min(time) AS start, max(time) AS "end", count(*) AS contacts,
+               min(rn) AS first_rn,
+               list_sort(list(rn::BIGINT * {n_tp + 1} + coalesce(enum_code(tp)::BIGINT, {n_tp})))
+                   AS codes,
+               {switches} AS channel_switches,
+               coalesce(max(wait) FILTER (WHERE NOT new_journey), 0) / 3.6e9 AS longest_wait_h,
+               {resolution} AS resolution_h, {ratings}
+        FROM (SELECT *, {key} AS j FROM labelled) GROUP BY j
+    """)
+    # touchpoint text from the codes (code n_tp stands for a missing touchpoint)
+    names = "([" + ", ".join(_lit(v) for v in tp_names) + ", NULL]::VARCHAR[])"
+    m = n_tp + 1
+    if by_case:
+        journey_id, customer = "k.key", "b.customer"
+    else:
+        journey_id = ("k.key || '#' || CASE WHEN b.jn < 1000 THEN lpad(b.jn::VARCHAR, 3, '0') "
+                      "ELSE b.jn::VARCHAR END")
+        customer = "k.key"
+    con.execute(f"""
+        CREATE VIEW journey_core AS
+        SELECT {journey_id} AS journey, b.kid, b.jn, {customer} AS customer, b.start, b."end",
+               (epoch(b."end") - epoch(b.start)) / 3600.0 AS duration_h, b.contacts,
+               len(list_distinct(list_transform(b.codes, lambda x: nullif(x % {m}, {n_tp}))))
+                   AS touchpoints,
+               array_to_string(list_transform(b.codes, lambda x: {names}[x % {m} + 1]), ' > ')
+                   AS path,
+               {names}[b.codes[1] % {m} + 1] AS first_touchpoint,
+               {names}[b.codes[-1] % {m} + 1] AS last_touchpoint, b.channel_switches,
+               b.longest_wait_h, b.resolution_h, b.rating_mean, b.ratings,
+               list_transform(b.codes, lambda x: {names}[x % {m} + 1]) AS tps
+        FROM _jbase b JOIN _keys k USING (kid)
+    """)
+    person = "l.customer" if by_case else "k.key"
+    case = ', l."case"' if has_case else ""
+    channel = "l.ch::VARCHAR" if has_channel else "NULL::VARCHAR"
+    rating = "l.rating" if has_rating else "NULL::DOUBLE"
+    con.execute(f"""
+        CREATE VIEW events_v AS
+        SELECT l.kid, l.jn, {person} AS customer, l.rn::BIGINT - b.first_rn + 1 AS step, l.time,
+               l.tp::VARCHAR AS touchpoint, {channel} AS channel, {rating} AS rating{case}
+        FROM labelled l JOIN _jbase b USING (kid, jn) JOIN _keys k USING (kid)
+    """)
     settings = {"gap_days": gap_days, "starts": list(starts or []), "by_case": by_case,
-                "types": types, "repeat_days": repeat_days,
-                "resolving": list(resolving or []), "has_case": has_case}
-    _repeat_flags(con, settings)
+                "types": types, "declared": declared, "repeat_days": repeat_days,
+                "resolving": resolving, "has_case": has_case}
     return JourneyLog(con, settings)
 
 
@@ -446,9 +572,10 @@ def discover_types(log: JourneyLog, k: int = 5, seed: int = 0, top: int = 3) -> 
     """
     from sklearn.cluster import KMeans
 
+    log._full()
     counts = log.con.execute("""
         SELECT j.journey, l.touchpoint, count(*)::DOUBLE AS n
-        FROM labelled l JOIN journeys j USING (pkey, jn) GROUP BY ALL
+        FROM events_v l JOIN journeys j USING (kid, jn) GROUP BY ALL
     """).df()
     ends = log.con.execute(
         "SELECT journey, first_touchpoint, last_touchpoint, contacts, duration_h FROM journeys"
