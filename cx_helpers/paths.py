@@ -300,14 +300,18 @@ def _flags_sql(source: str, settings: dict, replace: bool = True) -> str:
     resolved = (f"list_has_any(tps, {_list(resolving)})" if resolving
                 else f"NOT coalesce(until_next <= {limit}, false)")
     drop = "EXCLUDE (is_repeat, followed_by_repeat, is_repeat_any, resolved)" if replace else ""
+    # a customer's journeys in time order: by customer number and journey number when journeys
+    # are cut from the customer's own events (the same order as by start and journey id)
+    part, order = (("customer", "start, journey") if settings["by_case"]
+                   else ("kid", "start, jn"))
     return f"""
         WITH r AS (
             SELECT * {drop},
                    epoch(start) - epoch(lag("end") OVER w) AS since_prev,
                    epoch(lead(start) OVER w) - epoch("end") AS until_next,
-                   epoch(start) - max(epoch("end")) OVER (PARTITION BY customer ORDER BY start,
-                       journey ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS since_any
-            FROM {source} WINDOW w AS (PARTITION BY customer, type ORDER BY start, journey))
+                   epoch(start) - max(epoch("end")) OVER (PARTITION BY {part} ORDER BY {order}
+                       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS since_any
+            FROM {source} WINDOW w AS (PARTITION BY {part}, type ORDER BY {order}))
         SELECT * EXCLUDE (since_prev, until_next, since_any),
                coalesce(since_prev <= {limit}, false) AS is_repeat,
                coalesce(until_next <= {limit}, false) AS followed_by_repeat,

@@ -178,3 +178,17 @@ def test_discovered_types_recover_the_truth(sample_study):
     assert desc["journeys"].sum() == len(truth) and desc["description"].str.contains("start at").all()
     again, _ = discover_types(log, k=5, seed=1)
     pd.testing.assert_frame_equal(labels, again)
+
+
+def test_transitions_by_type_and_log_without_channel():
+    types = {"assisted": {"contains": ["call"]}}
+    log = reconstruct_journeys(_log(HAND), gap_days=5, types=types)
+    got = log.transitions(type="assisted")
+    n = {(f, t): v for f, t, v in got[["from", "to", "n"]].itertuples(index=False)}
+    # A#001 and C#001 are web > call > chat
+    assert n == {(START, "web"): 2, ("web", "call"): 2, ("call", "chat"): 2, ("chat", END): 2}
+    other = log.transitions(type="other")
+    assert other["n"].sum() + got["n"].sum() == log.transitions()["n"].sum()
+    bare = reconstruct_journeys(_log([r[:3] for r in HAND]), gap_days=5).journeys()
+    assert list(bare["path"]) == ["web > call > chat", "web", "shop", "web > call > chat"]
+    assert (bare["channel_switches"] == 0).all()
