@@ -405,8 +405,8 @@ def reconstruct_journeys(events, gap_days: float | None = None, starts=None,
         SELECT key, (row_number() OVER ())::{itype} AS kid
         FROM (SELECT DISTINCT {part}::VARCHAR AS key FROM {src})
     """)
-    n_keys, null_key = con.execute(
-        "SELECT count(*), count(*) FILTER (WHERE key IS NULL) FROM _keys").fetchall()[0]
+    null_key = con.execute(
+        "SELECT count(*) FROM _keys WHERE key IS NULL").fetchall()[0][0]
     match = "IS NOT DISTINCT FROM" if null_key else "="
     cols_s = ["src.touchpoint::tp_t AS tp"]
     if has_channel:
