@@ -544,13 +544,13 @@ def test_recovers_planted_drivers_of_the_synthetic_study(tmp_path):
     """5000 respondents (6250 customers, 80 % response), the default seed, LTR on the 20
     touchpoint ratings with na="indicator" and the study's weights.
 
-    Over the 15 touchpoints with a planted effect the LMG ranking matches the planted
-    importance with Spearman >= 0.9 (0.93-0.98 over seeds 1-5 and the default). Over all 20 it
-    is lower (0.86-0.96 by seed, 0.89 at 120,000 respondents): LMG shares explained variance
-    among correlated drivers, and the five zero-effect touchpoints correlate (halo, journey
-    quality) with strong ones of their journey, so they get about as much credit as the weakest
-    real effects. That is a property of LMG, not noise, so the all-20 check asks for 0.85 and
-    that no zero-effect touchpoint reaches the top half.
+    On this study (the default seed) the LMG ranking matches the planted importance with
+    Spearman >= 0.9 over all 20 touchpoints (0.918) and over the 15 with a planted effect
+    (0.964). Other seeds vary: 0.93-0.98 over the 15 with an effect, but 0.86-0.96 over all 20
+    (0.89 at 120,000 respondents): LMG shares explained variance among correlated drivers, and
+    the five zero-effect touchpoints correlate (halo, journey quality) with strong ones of their
+    journey, so they get about as much credit as the weakest real effects. No zero-effect
+    touchpoint reaches the top half.
     """
     from cx_helpers import load_study, synth
 
@@ -566,7 +566,7 @@ def test_recovers_planted_drivers_of_the_synthetic_study(tmp_path):
     rho_real = stats.spearmanr(out.loc[real, "importance"], planted[real]).statistic
     rho_all = stats.spearmanr(out.loc[tps, "importance"], planted).statistic
     assert rho_real >= 0.9, rho_real
-    assert rho_all >= 0.85, rho_all
+    assert rho_all >= 0.9, rho_all
     zero = [t for t in tps if truth["touchpoint_effects"][t] == 0]
     assert (out.loc[zero, "rank"] > 10).all()
     assert list(out.index) == tps and out.attrs["na"] == "indicator"
