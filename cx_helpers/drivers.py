@@ -25,7 +25,7 @@ from cx_helpers.importance import relative_importance
 from cx_helpers.study import Study
 
 __all__ = ["DriverModel", "MODEL_FOR_KIND", "QUADRANTS", "collinearity", "driver_model",
-           "key_drivers", "model_table", "ols_drivers", "priority_map", "relative_importance",
+           "key_drivers", "model_table", "priority_map", "relative_importance",
            "stage_groups"]
 
 MODEL_FOR_KIND = {"nps": "ols", "continuous": "ols", "ordinal": "ordered_logit", "binary": "logit"}
@@ -294,19 +294,6 @@ def model_table(models) -> pd.DataFrame:
     return pd.concat([m.coefficients.assign(outcome=m.outcome, model=m.model)
                       [["outcome", "model", *m.coefficients.columns]] for m in models],
                      ignore_index=True)
-
-
-def ols_drivers(study: Study, outcome: str = "ltr", drivers=None, na: str = "indicator",
-                cov_type: str = "HC3") -> tuple[pd.DataFrame, object]:
-    """OLS of an outcome on touchpoint ratings (robust errors), sorted by coefficient.
-
-    A shortcut for :func:`driver_model` with ``model="ols"``; returns the coefficient table
-    (``driver, coef, se, low, high, p, n``) and the statsmodels result.
-    """
-    m = driver_model(study, outcome, drivers=drivers, na=na, cov_type=cov_type, model="ols")
-    table = m.coefficients.assign(n=m.n)
-    return table.sort_values("coef", ascending=False, kind="stable").reset_index(drop=True), \
-        m.result
 
 
 def priority_map(importance, performance, driver="driver", by="mean") -> pd.DataFrame:

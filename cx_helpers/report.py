@@ -103,12 +103,8 @@ def executive_summary(tables_dir, min_base: int = 30) -> list[tuple[str, str]]:
         items.append(("Top drivers", f"of {name.lower()}: {_label_list(names)} "
                       f"({method.upper()} relative importance)."))
     else:
-        ols = _read(tables, "drivers_ols")
-        if ols is not None and len(ols):
-            top = ols[ols["p"] < 0.05].nlargest(3, "coef")
-            items.append(("Top drivers", "largest significant effects: " + (_label_list(
-                [f"{r['driver']} ({r['coef']:+.2f} per rating point)" for _, r in top.iterrows()])
-                or "none significant at 5%") + "."))
+        items.append(("Top drivers", "not analysed in this study (no survey ratings and "
+                      "outcomes)."))
 
     pmap = _read(tables, "priority_map")
     inv = _read(tables, "inventory")
