@@ -14,6 +14,8 @@ __all__ = ["coefficient_plot", "comparison_plot", "estimate_plot", "interval_plo
 def interval_plot(data, y, x, low, high, hue=None, ax=None, xlabel=None, ylabel=None):
     """Point estimates with interval bars, one row per category of ``y``.
 
+    :func:`estimate_plot` without the rows whose estimate is missing.
+
     Parameters
     ----------
     data : DataFrame
@@ -28,20 +30,8 @@ def interval_plot(data, y, x, low, high, hue=None, ax=None, xlabel=None, ylabel=
     -------
     matplotlib Axes
     """
-    data = data.dropna(subset=[x]).reset_index(drop=True)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 0.3 * len(data) + 1.2))
-    # bars drawn from low to high: a percentile bootstrap interval need not contain the estimate
-    ax.errorbar((data[low] + data[high]) / 2, data.index, xerr=(data[high] - data[low]) / 2,
-                fmt="none", ecolor="0.4", capsize=2, lw=1)
-    sns.scatterplot(data=data, x=x, y=data.index, hue=hue, ax=ax, s=40, zorder=3)
-    ax.set_yticks(data.index, data[y])
-    ax.invert_yaxis()
-    ax.set_xlabel(xlabel or x)
-    ax.set_ylabel(ylabel or "")
-    if hue is not None:
-        ax.legend(title=hue, loc="best", fontsize="small")
-    return ax
+    return estimate_plot(data.dropna(subset=[x]), y, x, low, high, hue=hue, suppressed=None,
+                         ax=ax, xlabel=xlabel, ylabel=ylabel)
 
 
 def coefficient_plot(data, ax=None, xlabel="effect on the outcome per rating point"):
@@ -140,8 +130,8 @@ def estimate_plot(data, y, x, low, high, hue=None, suppressed="suppressed", ax=N
         Category column, estimate column and interval bound columns.
     hue : str, optional
         Column colouring the points (e.g. stage).
-    suppressed : str, default "suppressed"
-        Boolean column marking suppressed rows (ignored when absent).
+    suppressed : str or None, default "suppressed"
+        Boolean column marking suppressed rows (ignored when absent or None).
     ax : matplotlib Axes, optional
 
     Returns
@@ -150,15 +140,17 @@ def estimate_plot(data, y, x, low, high, hue=None, suppressed="suppressed", ax=N
     """
     data = data.reset_index(drop=True)
     hidden = data[x].isna()
-    if suppressed in data:
+    if suppressed is not None and suppressed in data:
         hidden = hidden | data[suppressed].astype(bool)
     shown = data[~hidden]
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 0.3 * len(data) + 1.2))
     if len(shown):
-        ax.errorbar(shown[x], shown.index, xerr=[(shown[x] - shown[low]).clip(lower=0),
-                                                 (shown[high] - shown[x]).clip(lower=0)],
-                    fmt="none", ecolor="0.4", capsize=2, lw=1)
+        # bars drawn from low to high: a percentile bootstrap interval need not contain the
+        # estimate
+        ax.errorbar((shown[low] + shown[high]) / 2, shown.index,
+                    xerr=(shown[high] - shown[low]) / 2, fmt="none", ecolor="0.4", capsize=2,
+                    lw=1)
         sns.scatterplot(data=shown, x=x, y=shown.index, hue=hue, ax=ax, s=40, zorder=3,
                         palette=palette, hue_order=hue_order, legend=hue is not None)
         left = shown[low].min() if shown[low].notna().any() else shown[x].min()
