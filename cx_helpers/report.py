@@ -43,6 +43,11 @@ body.jp-Notebook { max-width: 1100px; margin: 0 auto; }
 .cx-appendix { margin: 2em 1em; border-top: 2px solid var(--cx-primary); }
 .jp-OutputArea-output pre { white-space: pre-wrap; }
 .jp-RenderedHTMLCommon h1 { color: var(--cx-primary); border-bottom: 2px solid var(--cx-primary); }
+table.cx-table { border-collapse: collapse; margin: 0.4em 0; font-size: 0.92em; }
+table.cx-table th { border-bottom: 2px solid var(--cx-primary); text-align: left; padding: 0.25em 0.7em; }
+table.cx-table td { border-bottom: 1px solid #ddd; padding: 0.25em 0.7em; }
+.cx-caption { margin: 0.8em 0 0.2em 0; }
+.cx-note { color: #555; font-size: 0.88em; margin: 0.2em 0 0.8em 0; }
 """
 
 
