@@ -22,6 +22,7 @@ __all__ = ["Journey", "Outcome", "Study", "load_study", "summarize"]
 
 CONFIG_NAME = "study.yaml"
 OUTCOME_KINDS = ("nps", "ordinal", "binary", "continuous")
+NA_POLICIES = ("indicator", "complete")
 
 # The contract's keys: a nested dict of allowed keys (None: a leaf; "*": a mapping of user names).
 _TABLE_KEYS = {
@@ -42,7 +43,7 @@ _SCHEMA = {
     "name": None, "client": None, "description": None, "seed": None, "min_base": None,
     "branding": {"logo": None, "primary_colour": None},
     "tables": _TABLE_KEYS,
-    "stages": None, "rating_scale": None, "na_codes": None,
+    "stages": None, "rating_scale": None, "na_codes": None, "values": None, "na": None,
     "touchpoints": {"*": _TOUCHPOINT_KEYS},
     "outcomes": {"*": _OUTCOME_KEYS},
     "segments": None, "weight": None, "pii": None,
@@ -105,6 +106,17 @@ class Study:
     def min_base(self) -> int:
         """Bases under this are suppressed in reports."""
         return int(self.config.get("min_base", 30))
+
+    @property
+    def na(self) -> str:
+        """The study-wide not-applicable policy, ``"indicator"`` (default) or ``"complete"``.
+
+        ``indicator``: everyone stays in; a touchpoint not rated counts as "not met" (for
+        structural N/A, such as touchpoints a customer never used). ``complete``: only
+        respondents who rated every touchpoint in a model are used (for rare N/A unrelated to
+        the outcome). Notebooks read it when their own ``na`` parameter is None.
+        """
+        return str(self.config.get("na") or "indicator")
 
     @property
     def client(self) -> str:
@@ -337,6 +349,13 @@ def load_study(path, segment: str | None = None) -> Study:
     if survey_cfg and not survey_cfg.get("path"):
         problems.append(StudyError("tables.survey.path is required.", file=cfg_file,
                                    fix="name the survey file (a row per respondent)."))
+    na_policy = config.get("na")
+    if na_policy is not None and na_policy not in NA_POLICIES:
+        problems.append(StudyError(
+            f"na is {na_policy!r}.", file=cfg_file,
+            expected=f"one of {', '.join(NA_POLICIES)}",
+            fix="indicator keeps everyone (not applicable counts as 'not met'); complete drops "
+                "respondents with a not-applicable answer in a model."))
     if problems:
         raise StudyError.collect(problems)
 

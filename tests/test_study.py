@@ -234,3 +234,11 @@ def test_survey_without_id_column_numbers_rows(tmp_path, sample_dir):
     assert list(s.respondents.index[:3]) == ["1", "2", "3"] and len(s.respondents) == 50
     expected = survey["q_chat"].where(survey["q_chat"] != 9)
     assert np.allclose(s.ratings["chat"].to_numpy(), expected.to_numpy(), equal_nan=True)
+
+
+def test_na_policy_defaults_to_indicator_and_is_validated(sample_copy):
+    assert load_study(sample_copy).na == "indicator"
+    _edit_yaml(sample_copy, lambda c: c.update(na="complete"))
+    assert load_study(sample_copy).na == "complete"
+    _edit_yaml(sample_copy, lambda c: c.update(na="drop"))
+    _expect(sample_copy, "study.yaml", "na is 'drop'", "indicator, complete", "Fix:")
