@@ -1,4 +1,11 @@
-"""Where a notebook writes what it shows: ``tables/*.csv`` and ``figures/*.png`` of a run."""
+"""Where a notebook writes what it shows: ``tables/*.csv`` and ``figures/*.png`` of a run.
+
+Every CSV the suite writes goes through :func:`write_csv`, which escapes text cells that a
+spreadsheet program would run as a formula (CSV injection): a cell beginning with ``=``, ``+``,
+``-``, ``@``, a tab or a carriage return gets a leading single quote, as OWASP recommends, so the
+spreadsheet shows the text instead of executing it; a carriage return inside a cell becomes a
+newline (quoted), so it cannot break a row. Numbers are written as numbers.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,46 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["RunOutput"]
+__all__ = ["FORMULA_START", "RunOutput", "escape_formulas", "write_csv"]
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _escape(value):
+    if isinstance(value, str):
+        if value.startswith(FORMULA_START):
+            value = "'" + value
+        # a bare carriage return would end the row in a spreadsheet; as a newline it is quoted
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+    return value
+
+
+def escape_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` whose text cells (and text column names) cannot start a formula.
+
+    Numeric columns are left alone: ``-1.5`` in a float column is a number, not a formula.
+    """
+    out = df.copy()
+    for col in out.columns:
+        values = out[col]
+        if not (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)
+                or pd.api.types.is_datetime64_any_dtype(values)):
+            out[col] = values.map(_escape).astype(object)
+    out.columns = [_escape(c) for c in out.columns]
+    if not isinstance(out.index, pd.RangeIndex):
+        out.index = out.index.map(_escape)
+    return out
+
+
+def write_csv(df: pd.DataFrame, path, index: bool = False) -> Path:
+    """Write a table as CSV, safe to open in a spreadsheet (see the module docstring).
+
+    Floats keep 6 significant digits and lines end in ``\\n``, so the same table gives the same
+    bytes on every machine.
+    """
+    path = Path(path)
+    escape_formulas(df).to_csv(path, index=index, float_format="%.6g", lineterminator="\n")
+    return path
 
 
 class RunOutput:
@@ -31,9 +77,8 @@ class RunOutput:
         self.figures.mkdir(parents=True, exist_ok=True)
 
     def table(self, df: pd.DataFrame, name: str, index: bool = False) -> pd.DataFrame:
-        """Write ``df`` to ``tables/<name>.csv`` (floats to 6 decimals) and return it."""
-        df.to_csv(self.tables / f"{name}.csv", index=index, float_format="%.6g",
-                  lineterminator="\n")
+        """Write ``df`` to ``tables/<name>.csv`` (formula-safe, floats to 6 digits); return it."""
+        write_csv(df, self.tables / f"{name}.csv", index=index)
         return df
 
     def figure(self, fig, name: str):
