@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: setup study test lab sample notebooks bench clean-venv
+.PHONY: setup study test quick lab sample notebooks bench clean-venv
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,9 @@ study: setup            ## run the full study on the bundled sample; writes repo
 
 test: setup             ## every test: pytest for the package, nbval for the notebooks
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+quick: setup            ## the quick loop: every test but the end-to-end ones (marked slow)
+	$(BIN)/python -m pytest -m "not slow" -p no:nbval $(PYTEST_ARGS) tests
 
 lab: setup              ## open the notebooks in JupyterLab with the project's kernel
 	$(BIN)/jupyter lab notebooks/

@@ -5,18 +5,22 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import os
 import platform
+import re
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
+from cx_helpers.errors import StudyError
 from cx_helpers.report import build_report, print_pdf
 from cx_helpers.study import load_study
 
-__all__ = ["NOTEBOOKS", "RunError", "run_many", "run_study", "sha256"]
+__all__ = ["NOTEBOOKS", "RunError", "run_many", "run_study", "sha256", "slug"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
@@ -26,6 +30,8 @@ NOTEBOOKS = (
     "03_journey_vs_touchpoint.ipynb",
 )
 KERNEL_NAME = "cx-suite"
+# the kernel's own start-up warnings (e.g. "running over TCP without encryption") are noise to users
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
 PACKAGES = ("cx-helpers", "numpy", "pandas", "scipy", "statsmodels", "scikit-learn", "seaborn",
             "matplotlib", "duckdb", "pyarrow", "papermill", "nbconvert", "nbformat", "ipykernel",
             "pyyaml")
@@ -73,14 +79,67 @@ def _git_commit() -> dict:
         return {"commit": None, "dirty": None}
 
 
-def _new_run_dir(base: Path) -> Path:
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-    run_dir, k = base / stamp, 1
-    while run_dir.exists():
-        k += 1
-        run_dir = base / f"{stamp}-{k}"
-    run_dir.mkdir(parents=True)
+LOCK_NAME = ".cx-run.lock"
+
+
+def slug(name, fallback: str = "study") -> str:
+    """A name made safe to use as one folder name: letters, digits, ``-``, ``_`` and ``.``.
+
+    Anything else (path separators, ``..``, spaces, control characters) becomes ``-``; a result
+    made of dots only, or empty, becomes ``fallback``.
+    """
+    text = re.sub(r"[^A-Za-z0-9._-]+", "-", str(name)).strip("-.")
+    return text[:80] or fallback
+
+
+def _claim(run_dir: Path) -> Path:
+    """Take ``run_dir`` for this run, atomically: its lock file is created exclusively.
+
+    Two runs can never share a folder: the second finds the lock (or a non-empty folder) and
+    stops before writing anything. The lock stays for the run's life and is removed at its end.
+    """
+    run_dir.mkdir(parents=True, exist_ok=True)
+    lock = run_dir / LOCK_NAME
+    try:
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    except FileExistsError:
+        raise StudyError(f"the folder is in use by another run (its {LOCK_NAME} exists).",
+                         file=run_dir, fix="choose a new --out folder, or delete the lock if no "
+                                           "run is going on.") from None
+    with os.fdopen(fd, "w") as fh:
+        fh.write(f"{os.getpid()}\n")
+    others = [p.name for p in run_dir.iterdir() if p.name != LOCK_NAME]
+    if others:
+        lock.unlink()
+        raise StudyError("the run folder exists and is not empty (a run never overwrites "
+                         "anything).", file=run_dir, fix="choose a new --out folder.")
     return run_dir
+
+
+def _new_run_dir(base: Path) -> Path:
+    """A fresh run folder under ``base``, named by the UTC time; never one another run holds."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    base = base.resolve()
+    for k in range(1, 1000):
+        run_dir = base / (stamp if k == 1 else f"{stamp}-{k}")
+        try:
+            run_dir.mkdir(parents=True, exist_ok=False)
+        except FileExistsError:
+            continue
+        return _claim(run_dir)
+    raise RunError(f"could not create a new run folder under {base}.")
+
+
+def _check_out(run_dir: Path, study_path: Path) -> None:
+    """Refuse an ``--out`` that is a file, the study folder, or a folder holding the study."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise StudyError("--out names a file, not a folder.", file=run_dir,
+                         fix="give a new (or empty) folder for the run.")
+    if run_dir == study_path or study_path.is_relative_to(run_dir) or \
+            run_dir.is_relative_to(study_path):
+        raise StudyError("--out must lie outside the study folder (the run would mix its output "
+                         "with the study's inputs).", file=run_dir,
+                         fix="give a folder outside the study, e.g. reports/<study>/<name>.")
 
 
 def _notebook_defaults(notebooks) -> dict:
@@ -156,12 +215,14 @@ def run_study(study_path, out=None, seed=None, min_base=None, parameters=None, s
         raise RunError(f"no notebook takes the parameter(s) {', '.join(unknown)}; the notebooks "
                        f"take: {', '.join(sorted(accepted))}.")
     if out is None:
-        run_dir = _new_run_dir(Path.cwd() / "reports" / study.name)
+        parent = (Path.cwd() / "reports").resolve()
+        run_dir = _new_run_dir(parent / slug(study.name))
+        if not run_dir.is_relative_to(parent):  # slug() makes this impossible; checked anyway
+            raise RunError(f"refusing to write outside {parent}: {run_dir}")
     else:
         run_dir = Path(out).resolve()
-        if run_dir.exists() and any(run_dir.iterdir()):
-            raise RunError(f"{run_dir} exists and is not empty; choose a new --out folder.")
-        run_dir.mkdir(parents=True, exist_ok=True)
+        _check_out(run_dir, study_path)
+        _claim(run_dir)
     params = {"study": str(study_path), "output_dir": str(run_dir), "seed": seed,
               "min_base": min_base, **(parameters or {})}
     if segment:
@@ -180,27 +241,46 @@ def run_study(study_path, out=None, seed=None, min_base=None, parameters=None, s
         "notebooks": [], "timings": {}, "status": "running",
     }
     (run_dir / "notebooks").mkdir(exist_ok=True)
-    executed = []
     started = time.perf_counter()
+
+    def execute(name):
+        target = run_dir / "notebooks" / name
+        t0 = time.perf_counter()
+        try:
+            pm.execute_notebook(str(NOTEBOOK_DIR / name), str(target),
+                                parameters={k: v for k, v in params.items()
+                                            if k in defaults[name]},
+                                kernel_name=manifest["kernel"], cwd=str(run_dir),
+                                progress_bar=False, log_output=False,
+                                extra_arguments=KERNEL_ARGUMENTS)
+        except pm.PapermillExecutionError as exc:
+            raise RunError(f"notebook {name} failed at cell {exc.exec_count}: {exc.ename}: "
+                           f"{exc.evalue}. The executed notebook is at {target}.") from None
+        finally:
+            manifest["timings"][name] = round(time.perf_counter() - t0, 2)
+        if progress:
+            print(f"  done {name} ({manifest['timings'][name]:.0f} s)", flush=True)
+        return target
+
     try:
-        for k, name in enumerate(notebooks, 1):
-            if progress:
-                print(f"[{k}/{len(notebooks)}] {name}", flush=True)
-            target = run_dir / "notebooks" / name
-            t0 = time.perf_counter()
-            try:
-                pm.execute_notebook(str(NOTEBOOK_DIR / name), str(target),
-                                    parameters={k: v for k, v in params.items()
-                                                if k in defaults[name]},
-                                    kernel_name=manifest["kernel"], cwd=str(run_dir),
-                                    progress_bar=progress, log_output=False)
-            except pm.PapermillExecutionError as exc:
-                raise RunError(f"notebook {name} failed at cell {exc.exec_count}: {exc.ename}: "
-                               f"{exc.evalue}. The executed notebook is at {target}.") from None
-            finally:
-                manifest["timings"][name] = round(time.perf_counter() - t0, 2)
-            executed.append(target)
-            manifest["notebooks"].append(f"notebooks/{name}")
+        # the notebooks are independent (each reads the study, each writes its own tables):
+        # they run side by side, as many at once as there are cores (at most 3)
+        workers = max(1, min(len(notebooks), os.cpu_count() or 1, 3))
+        if progress:
+            print(f"running {len(notebooks)} notebooks ({workers} at a time): "
+                  f"{', '.join(notebooks)}", flush=True)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(execute, name) for name in notebooks]
+            errors = []
+            for future in futures:
+                try:
+                    future.result()
+                except RunError as exc:
+                    errors.append(exc)
+        if errors:
+            raise RunError(" ".join(str(e) for e in errors))
+        executed = [run_dir / "notebooks" / name for name in notebooks]
+        manifest["notebooks"] = [f"notebooks/{name}" for name in notebooks]
         t0 = time.perf_counter()
         branding = study.config.get("branding") or {}
         subtitle = f" ({segment})" if segment else ""
@@ -215,14 +295,25 @@ def run_study(study_path, out=None, seed=None, min_base=None, parameters=None, s
             print_pdf(run_dir / "report.html", run_dir / "report.pdf")
         manifest["timings"]["report"] = round(time.perf_counter() - t0, 2)
         manifest["status"] = "ok"
-    except Exception as exc:
+    except KeyboardInterrupt:
+        manifest["status"] = "interrupted: the run was stopped before it finished (Ctrl-C)"
+        raise
+    except BaseException as exc:
         manifest["status"] = f"failed: {exc}"
         raise
     finally:
         manifest["timings"]["total"] = round(time.perf_counter() - started, 2)
-        manifest["tables"] = {p.name: sha256(p) for p in sorted((run_dir / "tables").glob("*.csv"))}
+        tables = run_dir / "tables"
+        manifest["tables"] = {p.name: sha256(p) for p in sorted(tables.glob("*.csv"))}
+        if manifest["status"] != "ok":
+            # nothing of a failed run may look complete: no report, and a marker beside the tables
+            (run_dir / "report.html").unlink(missing_ok=True)
+            (run_dir / "FAILED.txt").write_text(
+                f"This run did not finish ({manifest['status']}). Its tables are incomplete "
+                "and must not be used.\n", encoding="utf-8")
         (run_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n",
                                                encoding="utf-8")
+        (run_dir / LOCK_NAME).unlink(missing_ok=True)
     return run_dir
 
 
@@ -272,8 +363,8 @@ def run_many(studies, by=None, out=None, progress=True, **kwargs) -> list[dict]:
         try:
             if isinstance(segment, Exception):
                 raise segment
-            name = Path(path).resolve().name
-            label = stamp + (f"-{segment.replace('=', '-')}" if segment else "")
+            name = slug(Path(path).resolve().name)
+            label = stamp + (f"-{slug(segment.replace('=', '-'), 'segment')}" if segment else "")
             target = (Path(out) / name / label) if out else \
                 (Path.cwd() / "reports" / name / label if segment or len(jobs) > 1 else None)
             row["run_dir"] = str(run_study(path, out=target, segment=segment, progress=False,

@@ -52,4 +52,4 @@ def test_run_refuses_bad_study_without_traceback(sample_copy, tmp_path):
 
 def test_run_never_overwrites_a_folder(two_runs, sample_dir):
     res = cx("run", str(sample_dir), "--out", str(two_runs[0]))
-    assert res.returncode == 1 and "not empty" in res.stderr
+    assert res.returncode == 2 and "not empty" in res.stderr and "Traceback" not in res.stderr
