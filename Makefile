@@ -24,7 +24,7 @@ test: setup             ## every test: pytest for the package, nbval for the not
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 quick: setup            ## the quick loop: every test but the end-to-end ones (marked slow)
-	$(BIN)/python -m pytest -m "not slow" -p no:nbval $(PYTEST_ARGS) tests
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS) tests
 
 lab: setup              ## open the notebooks in JupyterLab with the project's kernel
 	$(BIN)/jupyter lab notebooks/
