@@ -38,6 +38,7 @@ notebooks: setup        ## rerun the notebooks and keep only the outputs nbval c
 bench: setup            ## speed and scale figures (printed, not asserted)
 	$(BIN)/python benchmarks/drivers.py
 	$(BIN)/python benchmarks/journeys.py
+	$(BIN)/python benchmarks/study.py
 
 clean-venv:
 	rm -rf $(VENV)
