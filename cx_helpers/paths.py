@@ -45,6 +45,11 @@ def _lit(value) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+def _ident(name) -> str:
+    """A quoted SQL identifier."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
 def _list(values) -> str:
     return "[" + ", ".join(_lit(v) for v in values) + "]"
 
@@ -124,13 +129,15 @@ class JourneyLog:
         s["_full_built"] = True
 
     def events(self) -> pd.DataFrame:
-        """Events with their journey: ``customer, journey, step, time, touchpoint, channel,
-        rating`` (plus ``case``), in customer, journey and step order."""
+        """Events with their journey: ``customer, journey, type, step, time, touchpoint,
+        channel, rating`` (plus ``case`` and the ``keep`` columns), in customer, journey and
+        step order."""
         self._full()
         case = ', "case"' if self.settings["has_case"] else ""
+        kept = "".join(f", l.{_ident(c)}" for c in self.settings.get("keep") or [])
         return self.con.execute(
             "SELECT l.customer, j.journey, j.type, l.step, l.time, l.touchpoint, l.channel, "
-            f"l.rating{case} FROM events_v l JOIN journeys j USING (kid, jn) "
+            f"l.rating{case}{kept} FROM events_v l JOIN journeys j USING (kid, jn) "
             "ORDER BY l.customer, j.start, j.journey, l.step").df()
 
     def journeys(self) -> pd.DataFrame:
@@ -328,7 +335,7 @@ def _repeat_flags(con, settings):
 def reconstruct_journeys(events, gap_days: float | None = None, starts=None,
                          by_case: bool = False, types: dict | None = None,
                          declared: dict | None = None, repeat_days: float | None = 30.0,
-                         resolving=None) -> JourneyLog:
+                         resolving=None, keep=None) -> JourneyLog:
     """Cut each customer's interactions into journeys and describe every journey.
 
     Parameters
@@ -357,6 +364,9 @@ def reconstruct_journeys(events, gap_days: float | None = None, starts=None,
         Touchpoints that mark a journey as resolved (e.g. "Resolve ticket"). Without them, a
         journey counts as resolved when no repeat journey of the same type follows within
         ``repeat_days``.
+    keep : list of str, optional
+        Further event columns carried along (as text) to :meth:`JourneyLog.events`, e.g. a
+        platform or an acquisition channel.
 
     Returns
     -------
@@ -417,6 +427,13 @@ def reconstruct_journeys(events, gap_days: float | None = None, starts=None,
         cols_s.append("src.customer::VARCHAR AS customer")
     if has_case:
         cols_s.append('src."case"::VARCHAR AS "case"')
+    keep = [c for c in (keep or []) if c not in ("customer", "time", "touchpoint", "channel",
+                                                 "rating", "case")]
+    for c in keep:
+        if c.lower() not in cols:
+            raise ValueError(f"keep: no column {c!r} in the events; columns: "
+                             f"{', '.join(cols.values())}.")
+        cols_s.append(f"src.{_ident(cols[c.lower()])}::VARCHAR AS {_ident(c)}")
     gap = None if by_case or gap_days is None else float(gap_days) * 86400e6   # microseconds
     start_set = [] if by_case else list(starts or [])
     cuts = []
@@ -503,6 +520,7 @@ def reconstruct_journeys(events, gap_days: float | None = None, starts=None,
     """)
     person = "l.customer" if by_case else "k.key"
     case = ', l."case"' if has_case else ""
+    case += "".join(f", l.{_ident(c)}" for c in keep)
     channel = "l.ch::VARCHAR" if has_channel else "NULL::VARCHAR"
     rating = "l.rating" if has_rating else "NULL::DOUBLE"
     con.execute(f"""
@@ -513,7 +531,7 @@ def reconstruct_journeys(events, gap_days: float | None = None, starts=None,
     """)
     settings = {"gap_days": gap_days, "starts": list(starts or []), "by_case": by_case,
                 "types": types, "declared": declared, "repeat_days": repeat_days,
-                "resolving": resolving, "has_case": has_case}
+                "resolving": resolving, "has_case": has_case, "keep": keep}
     return JourneyLog(con, settings)
 
 
@@ -521,7 +539,8 @@ def journey_log(study, gap_days=None, by_case=None, repeat_days=None, resolving=
                 types=None) -> JourneyLog | None:
     """Reconstruct the journeys of a study's events with its ``journeys.events`` config.
 
-    Arguments given here override the config. Without events, returns ``None``. Defaults: one
+    Arguments given here override the config. The events' ``keep`` columns are carried along
+    to :meth:`JourneyLog.events`. Without events, returns ``None``. Defaults: one
     journey per case when the events have a case id and no ``gap_days`` is configured,
     otherwise a 7-day gap; ``repeat_days`` 30; types from the rules, else from the declared
     journeys; resolving touchpoints: those whose catalog ``type`` is ``resolution``.
@@ -538,11 +557,13 @@ def journey_log(study, gap_days=None, by_case=None, repeat_days=None, resolving=
     if resolving is None:
         cat = study.catalog
         resolving = list(cat.loc[cat["type"] == "resolution", "touchpoint"]) or None
+    kept = [c for c in study.events.columns
+            if c not in ("customer", "time", "touchpoint", "channel", "rating", "case")]
     return reconstruct_journeys(
         study.events, gap_days=gap, starts=cfg.get("starts"), by_case=by_case,
         types=types if types is not None else cfg.get("types"), declared=declared or None,
         repeat_days=repeat_days if repeat_days is not None else cfg.get("repeat_days", 30.0),
-        resolving=resolving)
+        resolving=resolving, keep=kept)
 
 
 def transition_matrix(transitions: pd.DataFrame, value: str = "probability",

@@ -7,8 +7,9 @@ import pandas as pd
 import seaborn as sns
 
 __all__ = ["coefficient_plot", "comparison_plot", "estimate_plot", "interval_plot",
-           "pain_point_plot", "priority_plot", "satisfaction_plot", "score_distributions",
-           "segment_plot", "stage_channel_heatmap", "transition_heatmap"]
+           "pain_point_plot", "priority_plot", "rate_timeline_plot", "satisfaction_plot",
+           "score_distributions", "segment_plot", "stage_channel_heatmap", "timeline_grid",
+           "transition_heatmap"]
 
 
 def interval_plot(data, y, x, low, high, hue=None, ax=None, xlabel=None, ylabel=None):
@@ -362,3 +363,97 @@ def priority_plot(data, x="performance", y="importance", label="label", ax=None,
     ax.set_ylabel(ylabel)
     ax.legend(title="", fontsize="small", loc="best")
     return ax
+
+
+# ----------------------------------------------------------------------------------------------
+# journeys over time (notebook 03): rates by period with interval bands, periods that stand out
+# ----------------------------------------------------------------------------------------------
+
+def rate_timeline_plot(data, x="period", y="rate", low="low", high="high", hue="group",
+                       flag="stands_out", ax=None, ylabel="rate", title=None, palette=None):
+    """A rate by period with its interval band, a line per group; periods that stand out marked.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Tidy rows of one measure and step, e.g. of :func:`cx_helpers.timeline.timeline`
+        (``period, group, rate, low, high, suppressed, stands_out``). Suppressed periods (a
+        missing rate) leave a gap; they are never drawn as numbers.
+    x, y, low, high : str
+        Period column, rate column and interval bound columns.
+    hue : str or None
+        Column separating the lines (e.g. ``group``: ``all`` and the platforms).
+    flag : str or None
+        Boolean column: periods that stand out get a ring around their point.
+    ax : matplotlib Axes, optional
+    ylabel, title : str, optional
+    palette : dict, optional
+        Group -> colour.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 3.2))
+    groups = list(dict.fromkeys(data[hue])) if hue else [None]
+    colours = palette or dict(zip(groups, sns.color_palette(n_colors=max(len(groups), 1))))
+    marked = False
+    for g in groups:
+        d = (data[data[hue] == g] if hue else data).sort_values(x)
+        c = colours.get(g, "0.3")
+        ax.fill_between(d[x], d[low], d[high], color=c, alpha=0.18, lw=0)
+        ax.plot(d[x], d[y], color=c, lw=1.4, marker="o", ms=3, label=None if g is None else g)
+        if flag and flag in d:
+            f = d[d[flag].astype(bool) & d[y].notna()]
+            if len(f):
+                ax.scatter(f[x], f[y], s=90, facecolors="none", edgecolors="crimson", lw=1.6,
+                           zorder=4, label=None if marked else "stands out")
+                marked = True
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_ylabel(ylabel)
+    ax.set_xlabel("")
+    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
+    if title:
+        ax.set_title(title, fontsize="medium")
+    if hue or marked:
+        ax.legend(fontsize="small", loc="best", ncol=2)
+    ax.figure.autofmt_xdate()
+    return ax
+
+
+def timeline_grid(data, measure="conversion", steps=None, hue="group", ylabel=None,
+                  suptitle=None):
+    """One :func:`rate_timeline_plot` per step of a measure, stacked, sharing the time axis.
+
+    Parameters
+    ----------
+    data : DataFrame
+        :func:`cx_helpers.timeline.timeline`.
+    measure : {"conversion", "reach"}
+    steps : list of str, optional
+        The steps to draw, in order (default: every step of the measure, in table order).
+    hue : str
+        Column separating the lines in each panel.
+
+    Returns
+    -------
+    matplotlib Figure
+    """
+    d = data[data["measure"] == measure]
+    steps = list(steps) if steps is not None else list(dict.fromkeys(d["step"]))
+    if not steps:
+        raise ValueError(f"no rows of measure {measure!r} to draw.")
+    fig, axes = plt.subplots(len(steps), 1, figsize=(8, 2.3 * len(steps) + 0.6), sharex=True,
+                             squeeze=False)
+    groups = list(dict.fromkeys(d[hue])) if hue else [None]
+    palette = dict(zip(groups, sns.color_palette(n_colors=max(len(groups), 1))))
+    for ax, step in zip(axes[:, 0], steps):
+        rate_timeline_plot(d[d["step"] == step], hue=hue, ax=ax, palette=palette,
+                           ylabel=ylabel or measure, title=step)
+        if ax is not axes[0, 0] and ax.get_legend() is not None:
+            ax.get_legend().remove()
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,371 @@
+"""Journeys over time: funnels, conversion and drop-off by period and channel, and the periods
+that stand out.
+
+A CX team watches its journeys week by week: the share of journeys reaching each step of a
+funnel, the conversion from one step to the next and the drop-off at it, overall and by channel
+or platform. An incident (a bug on one platform, an outage) shows as a break: a period whose
+rate falls far outside what the other periods give.
+
+Definitions (an *open* funnel over the steps, in the order given):
+
+* A journey belongs to the period (week or month, UTC) in which it **started**, and to the group
+  (e.g. platform) of its **first** event.
+* It **reaches** a step when it has at least one event at one of the step's touchpoints.
+* ``reach`` of a step: journeys reaching it / journeys of the period (base ``n``: the journeys).
+* ``conversion`` from a step to the next: journeys reaching both / journeys reaching the first
+  (base ``n``: journeys reaching the first step); ``drop_off`` = 1 - conversion.
+
+Every rate has a 95 % Wilson interval (:func:`statsmodels.stats.proportion.proportion_confint`)
+and its base; a rate on fewer than ``min_base`` journeys is suppressed (left blank).
+
+A period **stands out** when its count is improbable under the pooled rate of the *other*
+periods of the same series (same measure, step and group): an exact two-sided binomial test
+(the method of :func:`scipy.stats.binomtest`) of ``x`` successes in ``n`` at that pooled rate,
+with Holm's correction over the periods of the series (:func:`holm`); ``stands_out`` is true when the adjusted
+p-value is under ``alpha``, and ``direction`` says whether the period is below or above the
+others. As with a control chart's revised limits, periods that stand out are then left out of
+the baselines of the others and the tests repeated until the flags settle, so a long incident
+does not pull the baseline towards itself. Suppressed periods are not tested.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.stats import binom
+from statsmodels.stats.proportion import proportion_confint
+
+from .errors import StudyError
+
+__all__ = ["PERIODS", "binom_p", "funnel_steps", "holm", "journey_steps", "period_rates", "standouts",
+           "timeline"]
+
+PERIODS = {"week": "W-SUN", "month": "M"}
+ALL = "all"
+
+
+def funnel_steps(study, stages=None) -> dict:
+    """The funnel steps of a study: ``stage -> [touchpoints]``, in the study's stage order.
+
+    Parameters
+    ----------
+    study : Study
+    stages : list of str, optional
+        The stages to use as steps, in funnel order (default: every stage of the catalog that
+        has touchpoints, in the study's order).
+
+    Returns
+    -------
+    dict
+    """
+    cat = study.catalog
+    order = [str(s) for s in cat["stage"].cat.categories] if hasattr(cat["stage"], "cat") \
+        else list(dict.fromkeys(cat["stage"].astype(str)))
+    if stages is not None:
+        unknown = [s for s in stages if s not in order]
+        if unknown:
+            raise StudyError(f"funnel steps {', '.join(map(repr, unknown))} are not stages of "
+                             "the study.", file=getattr(study, "root", None),
+                             fix=f"use stages of study.yaml: {', '.join(order)}.")
+        order = list(stages)
+    steps = {}
+    for stage in order:
+        tps = [str(t) for t in cat.loc[cat["stage"].astype(str) == stage, "touchpoint"]]
+        if tps:
+            steps[stage] = tps
+    return steps
+
+
+def _period(times: pd.Series, period: str) -> pd.Series:
+    if period not in PERIODS:
+        raise ValueError(f"period must be one of {', '.join(PERIODS)}; got {period!r}.")
+    t = pd.to_datetime(times, utc=True).dt.tz_convert("UTC").dt.tz_localize(None)
+    return t.dt.to_period(PERIODS[period]).dt.start_time
+
+
+def journey_steps(events: pd.DataFrame, steps: dict, period: str = "week", by=None,
+                  journey: str = "journey", time: str = "time",
+                  touchpoint: str = "touchpoint") -> pd.DataFrame:
+    """A row per journey: its period, its group and whether it reached each step.
+
+    Parameters
+    ----------
+    events : DataFrame
+        A row per event with a journey id, a time and a touchpoint (e.g.
+        :meth:`cx_helpers.paths.JourneyLog.events`).
+    steps : dict
+        ``step name -> touchpoints`` in funnel order (e.g. :func:`funnel_steps`).
+    period : {"week", "month"}
+        Weeks run Monday to Sunday (UTC); a period is named by its first day.
+    by : str, optional
+        An event column (channel, platform...): the journey takes the value of its first event.
+
+    Returns
+    -------
+    DataFrame
+        ``journey, start, period``, the ``by`` column when given, and a boolean column per step.
+    """
+    need = [journey, time, touchpoint] + ([by] if by else [])
+    missing = [c for c in need if c not in events.columns]
+    if missing:
+        raise ValueError(f"events have no column {', '.join(missing)}; columns: "
+                         f"{', '.join(map(str, events.columns))}.")
+    if not steps:
+        raise ValueError("give at least one funnel step (step name -> touchpoints).")
+    ev = events[need].copy()
+    ev["_order"] = np.arange(len(ev))
+    ev = ev.sort_values([journey, time, "_order"], kind="stable")
+    first = ev.groupby(journey, sort=True).head(1).set_index(journey)
+    out = pd.DataFrame({"journey": first.index.astype(str), "start": first[time].to_numpy()})
+    out["period"] = _period(out["start"], period).to_numpy()
+    if by:
+        out[by] = first[by].astype("string").fillna("(missing)").to_numpy()
+    tp = ev[touchpoint].astype("string")
+    for name, tps in steps.items():
+        hit = ev.loc[tp.isin([str(t) for t in tps]).fillna(False).to_numpy(), journey]
+        out[name] = first.index.isin(set(hit))
+    return out
+
+
+def _wilson(x, n):
+    low, high = proportion_confint(np.asarray(x, float), np.asarray(n, float), alpha=0.05,
+                                   method="wilson")
+    return low, high
+
+
+def period_rates(per_journey: pd.DataFrame, steps, by=None, min_base: int = 30) -> pd.DataFrame:
+    """Reach, conversion and drop-off per period (and group) from :func:`journey_steps`.
+
+    Returns
+    -------
+    DataFrame
+        ``period, by, group, measure, step, from_step, to_step, n, x, rate, low, high,
+        drop_off, suppressed``: ``measure`` is ``reach`` (``step`` reached, of the period's
+        journeys) or ``conversion`` (``from_step`` -> ``to_step``, of the journeys reaching
+        ``from_step``; ``drop_off`` = 1 - rate); ``group`` is ``"all"`` for every journey, else
+        a value of the ``by`` column.
+    """
+    names = list(steps)
+    frames = [per_journey.assign(_group=ALL)]
+    if by:
+        frames.append(per_journey.assign(_group=per_journey[by].astype(str)))
+    pj = pd.concat(frames, ignore_index=True)
+    rows = []
+    for (per, grp), g in pj.groupby(["period", "_group"], sort=True):
+        total = len(g)
+        for s in names:
+            rows.append({"period": per, "group": grp, "measure": "reach", "step": s,
+                         "from_step": pd.NA, "to_step": s, "n": total, "x": int(g[s].sum())})
+        for a, b in zip(names, names[1:]):
+            base = g[a]
+            rows.append({"period": per, "group": grp, "measure": "conversion",
+                         "step": f"{a} \u2192 {b}", "from_step": a, "to_step": b,
+                         "n": int(base.sum()), "x": int((base & g[b]).sum())})
+    t = pd.DataFrame(rows, columns=["period", "group", "measure", "step", "from_step", "to_step",
+                                    "n", "x"])
+    t.insert(1, "by", by or ALL)
+    t.loc[t["group"] == ALL, "by"] = ALL
+    n = t["n"].to_numpy(float)
+    x = t["x"].to_numpy(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = np.where(n > 0, x / np.where(n > 0, n, 1), np.nan)
+        low, high = _wilson(x, np.where(n > 0, n, 1))
+    t["rate"], t["low"], t["high"] = rate, np.where(n > 0, low, np.nan), \
+        np.where(n > 0, high, np.nan)
+    t["drop_off"] = np.where(t["measure"] == "conversion", 1 - t["rate"], np.nan)
+    t["suppressed"] = t["n"] < min_base
+    # the counts stay for the pooled rate of the other periods; standouts() blanks them after
+    t["_x"] = t["x"]
+    t.loc[t["suppressed"], ["x", "rate", "low", "high", "drop_off"]] = np.nan
+    for c in ("from_step", "to_step"):
+        t[c] = t[c].astype("string")
+    return t
+
+
+def binom_p(x: int, n: int, p: float) -> float:
+    """Exact two-sided binomial p-value of ``x`` successes in ``n`` at rate ``p``.
+
+    The sum of the probabilities of every count no more likely than ``x`` (the method of
+    :func:`scipy.stats.binomtest`, computed on the whole pmf at once, which is faster for many
+    tests).
+    """
+    if n <= 0:
+        return float("nan")
+    if p <= 0 or p >= 1:                     # a degenerate rate: anything else is impossible
+        return 1.0 if x == round(p * n) else 0.0
+    pmf = binom.pmf(np.arange(n + 1), n, p)
+    return float(min(1.0, pmf[pmf <= pmf[int(x)] * (1 + 1e-7)].sum()))
+
+
+def holm(p) -> np.ndarray:
+    """Holm's step-down adjusted p-values (as ``statsmodels.stats.multitest.multipletests(p,
+    method="holm")[1]``, which runs a full garbage collection on every call: too slow for
+    hundreds of series in a notebook)."""
+    p = np.asarray(p, float)
+    order = np.argsort(p, kind="stable")
+    m = len(p)
+    stepped = np.maximum.accumulate(p[order] * np.arange(m, 0, -1))
+    out = np.empty(m)
+    out[order] = np.minimum(stepped, 1.0)
+    return out
+
+
+def _series_tests(n, x, shown, alpha, max_rounds=10):
+    """Baselines, p-values and Holm-adjusted p-values of one series (numpy arrays)."""
+    k = len(n)
+    excluded = np.zeros(k, bool)
+    for _ in range(max_rounds):
+        pool_n = np.where(excluded, 0.0, n)
+        pool_x = np.where(excluded, 0.0, x)
+        other_n = pool_n.sum() - pool_n
+        other_x = pool_x.sum() - pool_x
+        base = np.where(other_n > 0, other_x / np.where(other_n > 0, other_n, 1), np.nan)
+        test = shown & np.isfinite(base)
+        p = np.full(k, np.nan)
+        for i in np.flatnonzero(test):
+            p[i] = binom_p(int(x[i]), int(n[i]), float(base[i]))
+        adj = np.full(k, np.nan)
+        if test.any():
+            adj[test] = holm(p[test])
+        flagged = np.nan_to_num(adj, nan=1.0) < alpha
+        if (flagged == excluded).all() or flagged.all() or (~shown | flagged).all():
+            break
+        excluded = flagged
+    return np.where(test, base, np.nan), p, adj
+
+
+def standouts(rates: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """Mark the periods whose rate stands out from the other periods of its series.
+
+    A series is one ``by, group, measure, step``. For each period with a shown rate, the
+    baseline is the pooled rate of the other periods of the series (successes over bases,
+    suppressed periods included); an exact two-sided binomial test (:func:`binom_p`) asks
+    whether the period's ``x`` in ``n`` could come from that baseline, and Holm's method
+    adjusts the p-values over the tested periods of the series. As with a control chart's
+    revised limits, the periods found to stand out are then left out of the other periods'
+    baselines and the tests repeated, until the set of periods that stand out no longer
+    changes (at most 10 rounds), so that a long incident does not drag the baseline towards
+    itself.
+
+    Returns
+    -------
+    DataFrame
+        ``rates`` with ``baseline`` (pooled rate of the other periods that do not stand out),
+        ``p``, ``p_adj``, ``stands_out`` and ``direction`` (``below``/``above``; blank unless
+        it stands out).
+    """
+    t = rates.reset_index(drop=True)
+    hidden = "_x" in t.columns
+    xs = (t["_x"] if hidden else t["x"]).to_numpy(float)
+    ns = t["n"].to_numpy(float)
+    shown_all = ~t["suppressed"].to_numpy(bool) & (ns > 0)
+    base = np.full(len(t), np.nan)
+    p = np.full(len(t), np.nan)
+    adj = np.full(len(t), np.nan)
+    for _, idx in t.groupby(["by", "group", "measure", "step"], sort=False).indices.items():
+        base[idx], p[idx], adj[idx] = _series_tests(ns[idx], np.nan_to_num(xs[idx]),
+                                                    shown_all[idx], alpha)
+    t["baseline"], t["p"], t["p_adj"] = base, p, adj
+    t["stands_out"] = np.nan_to_num(adj, nan=1.0) < alpha
+    direction = np.where(t["rate"] < t["baseline"], "below", "above")
+    t["direction"] = pd.Series(np.where(t["stands_out"], direction, None),
+                               index=t.index).astype("string")
+    if hidden:
+        t = t.drop(columns="_x")
+    return t
+
+
+def timeline(events, steps: dict, period: str = "week", by=None, min_base: int = 30,
+             alpha: float = 0.05, journey: str = "journey", time: str = "time",
+             touchpoint: str = "touchpoint") -> pd.DataFrame:
+    """Funnel reach, step conversion and drop-off per period (and channel), with intervals and
+    the periods that stand out.
+
+    Parameters
+    ----------
+    events : DataFrame or JourneyLog
+        Events with their journey (``journey, time, touchpoint`` and the ``by`` column), or a
+        :class:`cx_helpers.paths.JourneyLog` (its :meth:`events`).
+    steps : dict
+        ``step name -> touchpoints`` in funnel order (:func:`funnel_steps`).
+    period : {"week", "month"}
+    by : str, optional
+        An event column to break the rates down by (``channel``, a ``keep`` column...); rows
+        for every journey (``group`` ``"all"``) come first.
+    min_base : int
+        Rates on fewer journeys are suppressed and not tested.
+    alpha : float
+        Family-wise error rate of each series (Holm).
+
+    Returns
+    -------
+    DataFrame
+        A row per period, group, measure and step: ``period, by, group, measure, step,
+        from_step, to_step, n, x, rate, low, high, drop_off, suppressed, baseline, p, p_adj,
+        stands_out, direction`` (see :func:`period_rates` and :func:`standouts`), sorted by
+        group (``all`` first), measure, step order and period.
+
+    Examples
+    --------
+    >>> log = paths.journey_log(study)                          # doctest: +SKIP
+    >>> t = timeline(log, funnel_steps(study), by="channel", min_base=study.min_base)
+    >>> t[t["stands_out"]]                                      # doctest: +SKIP
+    """
+    if hasattr(events, "events") and hasattr(events, "con"):
+        events = events.events()
+    per_journey = journey_steps(events, steps, period=period, by=by, journey=journey,
+                                time=time, touchpoint=touchpoint)
+    t = standouts(period_rates(per_journey, steps, by=by, min_base=min_base), alpha=alpha)
+    names = list(steps)
+    order = {s: i for i, s in enumerate(names)}
+    t["_m"] = (t["measure"] == "conversion").astype(int)
+    t["_s"] = [order.get(a if pd.notna(a) else b, 0) for a, b in zip(t["from_step"],
+                                                                       t["to_step"])]
+    t["_g"] = (t["group"] != ALL).astype(int)
+    t = t.sort_values(["_g", "group", "_m", "_s", "period"], kind="stable")
+    return t.drop(columns=["_m", "_s", "_g"]).reset_index(drop=True)
+
+
+def windows(data: pd.DataFrame) -> pd.DataFrame:
+    """Runs of consecutive periods that stand out in the same direction, one row per run.
+
+    Parameters
+    ----------
+    data : DataFrame
+        :func:`timeline`.
+
+    Returns
+    -------
+    DataFrame
+        ``by, group, measure, step, direction, first, last`` (first days of the first and last
+        periods), ``periods``, ``n, x, rate`` (pooled over the run), ``low, high`` (Wilson) and
+        ``baseline`` (pooled rate of the series' shown periods that do not stand out).
+    """
+    cols = ["by", "group", "measure", "step", "direction", "first", "last", "periods", "n", "x",
+            "rate", "low", "high", "baseline"]
+    rows = []
+    for key, g in data.groupby(["by", "group", "measure", "step"], sort=False):
+        g = g.sort_values("period")
+        shown = g[~g["suppressed"]]
+        run = []
+        for _, r in list(shown.iterrows()) + [(None, None)]:
+            if r is not None and r["stands_out"] and (not run or
+                                                     run[-1]["direction"] == r["direction"]):
+                run.append(r)
+                continue
+            if run:
+                n = sum(int(q["n"]) for q in run)
+                x = sum(int(q["x"]) for q in run)
+                others = shown[~shown["stands_out"]]
+                ox, on = others["x"].sum(), others["n"].sum()
+                low, high = _wilson(x, n)
+                rows.append({**dict(zip(["by", "group", "measure", "step"], key)),
+                             "direction": run[0]["direction"], "first": run[0]["period"],
+                             "last": run[-1]["period"], "periods": len(run), "n": n, "x": x,
+                             "rate": x / n, "low": float(low), "high": float(high),
+                             "baseline": ox / on if on else np.nan})
+            run = [r] if r is not None and r["stands_out"] else []
+    return pd.DataFrame(rows, columns=cols)
+
+
+__all__.append("windows")
