@@ -34,11 +34,11 @@ _TABLE_KEYS = {
     "outcomes": {"path": None, "customer": None},
 }
 _TOUCHPOINT_KEYS = {"column": None, "label": None, "stage": None, "channel": None, "type": None,
-                    "scale": None, "na_codes": None}
+                    "scale": None, "na_codes": None, "values": None}
 _OUTCOME_KEYS = {"column": None, "kind": None, "label": None, "scale": None, "table": None,
-                 "na_codes": None}
+                 "na_codes": None, "positive": None, "values": None}
 _JOURNEY_KEYS = {"touchpoints": None, "rating": None, "scale": None, "label": None,
-                 "na_codes": None}
+                 "na_codes": None, "values": None}
 _SCHEMA = {
     "name": None, "client": None, "description": None, "seed": None, "min_base": None,
     "branding": {"logo": None, "primary_colour": None},
@@ -281,20 +281,126 @@ def _scale(value, default, where, problems, file):
     return float(scale[0]), float(scale[1])
 
 
-def _numeric(series, display, column, problems, scale=None, na_codes=(), integer=False):
-    """Parse a rating/outcome column: NA codes and blanks become NaN; bad values are problems."""
-    text = series.astype("string").str.strip()
-    values = pd.to_numeric(text, errors="coerce").astype(float)
-    bad_text = text.notna() & values.isna()
-    if bad_text.any():
-        sample = ", ".join(repr(v) for v in text[bad_text].unique()[:3])
+def _yaml_text(value, where, key, problems, file):
+    """A code written in study.yaml as text (lower-cased, stripped), or None when unusable.
+
+    YAML reads unquoted yes/no/true/false/on/off as booleans: such a code is reported with the
+    fix (quote it), never silently turned into 'True'.
+    """
+    if isinstance(value, bool):
         problems.append(StudyError(
-            f"text where a number was expected ({sample}).", file=display, column=column,
-            rows=_rows(bad_text), expected="numbers" + (f" on {scale[0]:g}-{scale[1]:g}"
-                                                        if scale else ""),
-            fix="recode the text, or declare it under na_codes if it means 'not applicable'."))
-    if na_codes:
-        values = values.mask(values.isin([float(c) for c in na_codes]))
+            f"{where}: {key} holds {str(value).lower()}, which YAML reads as a yes/no flag, not "
+            "as the text of a code.", file=file,
+            fix="quote the code as it appears in the data, e.g. 'yes' or 'No'."))
+        return None
+    if value is None or isinstance(value, (dict, list)):
+        problems.append(StudyError(f"{where}: {key} holds {value!r}.", file=file,
+                                   expected="a code as text or a number"))
+        return None
+    return str(value).strip().lower()
+
+
+def _na_codes(codes, where, problems, file):
+    """Split not-applicable codes into (numbers, lower-cased texts)."""
+    if codes is None:
+        return [], set()
+    if not isinstance(codes, (list, tuple)):
+        codes = [codes]
+    numbers, texts = [], set()
+    for code in codes:
+        text = _yaml_text(code, where, "na_codes", problems, file)
+        if text is None:
+            continue
+        texts.add(text)
+        try:
+            numbers.append(float(text))
+        except ValueError:
+            pass
+    return numbers, texts
+
+
+def _value_map(mapping, where, scale, integer, problems, file):
+    """Check a ``values:`` mapping (text label -> number); return {lower-cased label: number}.
+
+    A label with a bad number is reported here and kept with NaN, so that its text is not
+    reported a second time as unmapped.
+    """
+    if mapping is None:
+        return {}
+    if not isinstance(mapping, dict) or not mapping:
+        problems.append(StudyError(
+            f"{where}: values must map each text label to a number, found {mapping!r}.",
+            file=file, fix="write e.g. values: {'Very satisfied': 5, 'Satisfied': 4}."))
+        return {}
+    out = {}
+    for label, number in mapping.items():
+        key = _yaml_text(label, where, "values", problems, file)
+        if key is None:
+            continue
+        if key in out:
+            problems.append(StudyError(
+                f"{where}: values lists {label!r} twice (labels are matched ignoring case).",
+                file=file, fix="keep one entry per label."))
+            continue
+        out[key] = np.nan
+        if isinstance(number, bool) or not isinstance(number, (int, float)) or np.isnan(number):
+            problems.append(StudyError(
+                f"{where}: values maps {label!r} to {number!r}, which is not a number.",
+                file=file, fix=f"give the score of {label!r} on the scale, e.g. {label!r}: 5."))
+            continue
+        number = float(number)
+        if scale is not None and not scale[0] <= number <= scale[1] or \
+                integer and number != round(number):
+            where_scale = (f"{'whole numbers' if integer else 'values'} from {scale[0]:g} to "
+                           f"{scale[1]:g}") if scale else "whole numbers"
+            problems.append(StudyError(
+                f"{where}: values maps {label!r} to {number:g}, which is not on the scale.",
+                file=file, expected=where_scale,
+                fix="correct the number, or the scale."))
+            continue
+        out[key] = number
+    return out
+
+
+def _numeric(series, display, column, problems, scale=None, na=None, integer=False,
+             values=None):
+    """Parse a rating/outcome column into numbers.
+
+    Blanks and not-applicable codes ``na`` (as split by :func:`_na_codes`: numbers, and text
+    matched ignoring case and surrounding spaces) become NaN; text labels are scored by
+    ``values`` ({lower-cased label: number}, from :func:`_value_map`); numbers pass through.
+    Text that is neither, and numbers off the scale, are problems.
+    """
+    text = series.astype("string").str.strip()
+    lower = text.str.lower()
+    na_numbers, na_texts = na if na is not None else ([], set())
+    numbers = pd.to_numeric(text, errors="coerce").astype(float)
+    is_na = lower.isin(na_texts).fillna(False).astype(bool) | numbers.isin(na_numbers)
+    values = values or {}
+    mapped = lower.map(values).astype(float)
+    known = lower.isin(list(values)).fillna(False).astype(bool)
+    result = mapped.where(known, numbers).mask(is_na)
+    bad_text = (text.notna() & ~is_na & ~known & numbers.isna()).astype(bool)
+    if bad_text.any():
+        seen = text[bad_text].unique()
+        sample = ", ".join(repr(v) for v in seen[:8]) + (", ..." if len(seen) > 8 else "")
+        on_scale = f" on {scale[0]:g}-{scale[1]:g}" if scale else ""
+        if values:
+            problems.append(StudyError(
+                f"text not in values: ({sample}).", file=display, column=column,
+                rows=_rows(bad_text),
+                expected=f"numbers{on_scale} or one of the labels under values: "
+                         f"({', '.join(repr(k) for k in values)})",
+                fix="add each label with its score to values: in study.yaml (labels match "
+                    "ignoring case), or list it under na_codes if it means 'not applicable'."))
+        else:
+            problems.append(StudyError(
+                f"text where a number was expected ({sample}).", file=display, column=column,
+                rows=_rows(bad_text), expected="numbers" + on_scale,
+                fix="map text labels to numbers with values: in study.yaml (e.g. "
+                    "'Very satisfied': 5), or declare the code under na_codes if it means "
+                    "'not applicable'."))
+    values = result
     if scale is not None:
         out = values.notna() & ((values < scale[0]) | (values > scale[1]))
         if integer:
@@ -390,7 +496,8 @@ def load_study(path, segment: str | None = None) -> Study:
         survey, survey_file = pd.DataFrame({"respondent": pd.Series(dtype="string")}), cfg_file
 
     default_scale = _scale(config.get("rating_scale"), None, "rating_scale", problems, cfg_file)
-    default_na = list(config.get("na_codes") or [])
+    default_na = config.get("na_codes")
+    default_values = config.get("values")
 
     catalog = _build_catalog(config, catalog_raw, catalog_file, default_scale, problems, cfg_file,
                              events_raw)
@@ -440,9 +547,16 @@ def load_study(path, segment: str | None = None) -> Study:
         row = catalog.set_index("touchpoint").loc[tp]
         col = row["column"]
         if _need_column(survey, col, survey_file, f"the rating of touchpoint '{tp}'", problems):
-            na = (tp_cfg.get(tp) or {}).get("na_codes", default_na) or []
+            spec = tp_cfg.get(tp) or {}
+            where = f"touchpoint '{tp}'"
+            na = _na_codes(spec["na_codes"], where, problems, cfg_file) if "na_codes" in spec \
+                else _na_codes(default_na, "na_codes (top level)", problems, cfg_file)
             scale = (row["scale_min"], row["scale_max"]) if pd.notna(row["scale_min"]) else None
-            ratings[tp] = _numeric(survey[col], survey_file, col, problems, scale, na)
+            vmap = _value_map(spec["values"], where, scale, False, problems, cfg_file) \
+                if "values" in spec else _value_map(default_values, "values (top level)", scale,
+                                                    False, problems, cfg_file)
+            ratings[tp] = _numeric(survey[col], survey_file, col, problems, scale, na,
+                                   values=vmap)
 
     # outcomes ---------------------------------------------------------------------------------
     outcome_specs: dict[str, Outcome] = {}
@@ -495,18 +609,25 @@ def load_study(path, segment: str | None = None) -> Study:
         outcome_specs[name] = Outcome(name, col, kind, scale, label, table_name)
         if not _need_column(src, col, src_file, f"outcome '{name}'", problems):
             continue
+        where = f"outcome '{name}'"
+        na = _na_codes(spec.get("na_codes"), where, problems, cfg_file)
         if kind == "binary":
-            text = src[col].astype("string").str.strip().str.lower()
-            values = text.map(_BINARY.get).astype(float)
-            bad = text.notna() & values.isna()
-            if bad.any():
+            if spec.get("values") is not None:
                 problems.append(StudyError(
-                    f"not a yes/no value ({', '.join(repr(v) for v in text[bad].unique()[:3])}).",
-                    file=src_file, column=col, rows=_rows(bad), expected="0/1, true/false or yes/no",
-                    fix="recode the column to 0 and 1."))
+                    f"{where} is binary: values: is for rating scales.", file=cfg_file,
+                    fix="list the codes that mean yes under positive: (every other code means "
+                        "no), e.g. positive: satisfied."))
+            values = _binary(src[col], src_file, col, spec.get("positive"), na, where, problems,
+                             cfg_file)
         else:
-            values = _numeric(src[col], src_file, col, problems, scale, spec.get("na_codes") or [],
-                              integer=kind in ("nps", "ordinal"))
+            if spec.get("positive") is not None:
+                problems.append(StudyError(
+                    f"{where} has kind {kind}: positive: is for binary outcomes.", file=cfg_file,
+                    fix="make the outcome binary, or map text labels with values: instead."))
+            integer = kind in ("nps", "ordinal")
+            vmap = _value_map(spec.get("values"), where, scale, integer, problems, cfg_file)
+            values = _numeric(src[col], src_file, col, problems, scale, na, integer=integer,
+                              values=vmap)
         if table_name == "survey":
             respondents[name] = values
         elif outcomes is not None:
@@ -538,8 +659,8 @@ def load_study(path, segment: str | None = None) -> Study:
             problems.append(StudyError("logo file not found.", file=logo,
                                        fix="check branding.logo (relative to the study folder)."))
 
-    if problems:
-        raise StudyError.collect(problems)
+    if problems:  # a top-level default shared by many columns is reported once
+        raise StudyError.collect(list({str(p): p for p in problems}.values()))
 
     index = pd.Index(respondents.pop("respondent"), name="respondent")
     for frame in (respondents, ratings, journey_ratings):
@@ -655,11 +776,68 @@ def _declared_journeys(config, catalog, survey, survey_file, default_scale, defa
         scale = _scale(spec.get("scale"), default_scale, f"journey '{name}'", problems, cfg_file)
         if col and _need_column(survey, col, survey_file, f"the rating of journey '{name}'",
                                 problems):
-            na = spec.get("na_codes", default_na) or []
-            ratings[str(name)] = _numeric(survey[col], survey_file, col, problems, scale, na)
+            where = f"journey '{name}'"
+            na = _na_codes(spec["na_codes"], where, problems, cfg_file) if "na_codes" in spec \
+                else _na_codes(default_na, "na_codes (top level)", problems, cfg_file)
+            vmap = _value_map(spec["values"], where, scale, False, problems, cfg_file) \
+                if "values" in spec else _value_map(config.get("values"), "values (top level)",
+                                                    scale, False, problems, cfg_file)
+            ratings[str(name)] = _numeric(survey[col], survey_file, col, problems, scale, na,
+                                          values=vmap)
         journeys[str(name)] = Journey(str(name), tuple(tps), col, scale,
                                       str(spec.get("label") or name))
     return journeys, ratings
+
+
+def _binary(series, display, column, positive, na, where, problems, cfg_file):
+    """Code a yes/no outcome as 1.0/0.0 (missing: NaN).
+
+    With ``positive`` (a code or a list of codes, matched ignoring case and surrounding
+    spaces) those codes mean yes and every other non-missing value means no; both must occur.
+    Without it the column must hold 0/1, true/false or yes/no. Blanks and ``na`` codes are
+    missing either way.
+    """
+    text = series.astype("string").str.strip()
+    lower = text.str.lower()
+    na_numbers, na_texts = na
+    numbers = pd.to_numeric(text, errors="coerce").astype(float)
+    missing = (text.isna() | lower.isin(na_texts).fillna(False).astype(bool)
+               | numbers.isin(na_numbers)).astype(bool)
+    if positive is None:
+        values = lower.map(_BINARY.get).astype(float).mask(missing)
+        bad = (~missing & values.isna()).astype(bool)
+        if bad.any():
+            seen = text[bad].unique()
+            problems.append(StudyError(
+                f"not a yes/no value ({', '.join(repr(v) for v in seen[:5])}).", file=display,
+                column=column, rows=_rows(bad), expected="0/1, true/false or yes/no",
+                fix=f"name the code(s) meaning yes under positive: for {where} in study.yaml "
+                    f"(e.g. positive: {str(seen[0])!r}; every other value then means no), or "
+                    "list codes meaning 'not applicable' under na_codes."))
+        return values
+    codes = positive if isinstance(positive, (list, tuple)) else [positive]
+    wanted = {t for t in (_yaml_text(c, where, "positive", problems, cfg_file) for c in codes)
+              if t is not None}
+    if not wanted:
+        return pd.Series(np.nan, index=series.index)
+    is_yes = lower.isin(wanted).fillna(False).astype(bool)
+    values = pd.Series(np.where(is_yes, 1.0, 0.0), index=series.index).mask(missing)
+    seen = list(dict.fromkeys(text[~missing]))
+    listed = ", ".join(repr(v) for v in seen[:8]) + (", ..." if len(seen) > 8 else "")
+    if not (values == 1).any():
+        problems.append(StudyError(
+            f"no value matches positive: ({', '.join(repr(c) for c in codes)}); the column "
+            f"holds {listed or 'no values'}.", file=display, column=column,
+            expected="at least one respondent with a code meaning yes",
+            fix=f"set positive: for {where} to the code(s) meaning yes, spelt as in the data "
+                "(case and surrounding spaces are ignored)."))
+    elif not (values == 0).any():
+        problems.append(StudyError(
+            f"every non-missing value matches positive: ({listed}), so nobody means no.",
+            file=display, column=column, expected="both yes and no answers",
+            fix=f"list only the code(s) meaning yes under positive: for {where}, or check "
+                "that the column is the right one."))
+    return values
 
 
 def _build_events(cfg, raw, file, catalog, problems):

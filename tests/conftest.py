@@ -1,4 +1,5 @@
-"""Shared fixtures: the bundled sample study and the real datasets in ../shared/data."""
+"""Shared fixtures: the bundled sample study, the bundled real examples (data/examples) and the
+real datasets in ../shared/data."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "data" / "sample"
+EXAMPLES = ROOT / "data" / "examples"
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
@@ -32,6 +34,16 @@ def sample_copy(tmp_path) -> Path:
     dest = tmp_path / "study"
     shutil.copytree(SAMPLE, dest)
     return dest
+
+
+@pytest.fixture(scope="session")
+def examples() -> Path:
+    """data/examples: the real public datasets bundled with their study configs (read only).
+
+    Each ``data/examples/<name>/`` holds the data, its SOURCE.md (origin and licence) and, where
+    a worked example uses it, its ``study.yaml``; they are in every clone, so nothing skips.
+    """
+    return EXAMPLES
 
 
 @pytest.fixture(scope="session")

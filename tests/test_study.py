@@ -242,3 +242,212 @@ def test_na_policy_defaults_to_indicator_and_is_validated(sample_copy):
     assert load_study(sample_copy).na == "complete"
     _edit_yaml(sample_copy, lambda c: c.update(na="drop"))
     _expect(sample_copy, "study.yaml", "na is 'drop'", "indicator, complete", "Fix:")
+
+
+# ----------------------------------------------------------------------------------------------
+# text-coded outcomes and scales: positive:, values:, text na_codes
+# ----------------------------------------------------------------------------------------------
+
+LABELS = {"Very dissatisfied": 1, "Dissatisfied": 2, "Neither": 3, "Satisfied": 4,
+          "Very satisfied": 5}
+
+
+def _mini(folder, survey, config):
+    """A small study: ``survey`` (a DataFrame of text) and a config dict, written as exported."""
+    folder.mkdir(parents=True, exist_ok=True)
+    survey.to_csv(folder / "survey.csv", index=False)
+    base = {"name": "mini", "tables": {"survey": {"path": "survey.csv", "id": "rid"}},
+            "stages": ["service"]}
+    base.update(config)
+    (folder / "study.yaml").write_text(yaml.safe_dump(base, sort_keys=False))
+    return folder
+
+
+def _airline_like(n=400, seed=3):
+    """The real export's shape: satisfaction as 'satisfied' / 'neutral or dissatisfied'."""
+    rng = np.random.default_rng(seed)
+    seat = rng.integers(0, 6, n).astype(str)                 # 0 means 'not applicable' there
+    sat = np.where(rng.random(n) < 0.45, "satisfied", "neutral or dissatisfied").astype(object)
+    sat[rng.random(n) < 0.05] = ""                           # a few blanks
+    sat[:3] = [" Satisfied ", "NEUTRAL OR DISSATISFIED", "n/a"]  # spacing, case, a text NA code
+    return pd.DataFrame({"rid": [f"P{i}" for i in range(n)], "seat": seat, "satisfaction": sat})
+
+
+def test_text_binary_outcome_with_positive(tmp_path):
+    df = _airline_like()
+    folder = _mini(tmp_path / "s", df, {
+        "touchpoints": {"seat": {"column": "seat", "stage": "service", "scale": [1, 5],
+                                 "na_codes": [0]}},
+        "outcomes": {"satisfied": {"column": "satisfaction", "kind": "binary",
+                                   "positive": "satisfied", "na_codes": ["N/A"]}}})
+    s = load_study(folder)
+    # an independent recode, written out by hand
+    recode = {"satisfied": 1.0, "neutral or dissatisfied": 0.0}
+    expected = df["satisfaction"].str.strip().str.lower().map(recode)
+    got = s.respondents["satisfied"].to_numpy()
+    assert np.array_equal(got, expected.to_numpy(dtype=float), equal_nan=True)
+    assert got[0] == 1 and got[1] == 0 and np.isnan(got[2])
+    assert np.isnan(got[(df["satisfaction"] == "").to_numpy()]).all()
+    assert np.nanmean(got) == pytest.approx((expected == 1).sum() / expected.notna().sum())
+    seat = pd.to_numeric(df["seat"]).where(lambda x: x != 0)
+    assert np.array_equal(s.ratings["seat"].to_numpy(), seat.to_numpy(dtype=float), equal_nan=True)
+
+
+def test_binary_positive_list_and_numeric_na(tmp_path):
+    answers = np.array(["Yes, definitely", "Yes, probably", "Not sure", "No", "99"])
+    rng = np.random.default_rng(5)
+    col = answers[rng.integers(0, 5, 300)]
+    df = pd.DataFrame({"rid": range(300), "q": rng.integers(1, 6, 300), "again": col})
+    folder = _mini(tmp_path / "s", df, {
+        "rating_scale": [1, 5], "touchpoints": {"q": {"column": "q", "stage": "service"}},
+        "outcomes": {"again": {"column": "again", "kind": "binary", "na_codes": [99],
+                               "positive": ["Yes, definitely", "yes, PROBABLY"]}}})
+    got = load_study(folder).respondents["again"]
+    expected = np.select([np.isin(col, answers[:2]), col == "99"], [1.0, np.nan], 0.0)
+    assert np.array_equal(got.to_numpy(), expected, equal_nan=True)
+
+
+def test_text_ordinal_scales_via_values(tmp_path):
+    rng = np.random.default_rng(7)
+    n = 250
+    names = np.array(list(LABELS))
+    overall = names[rng.integers(0, 5, n)].astype(object)
+    overall[::17] = "4"                                   # numbers still pass through
+    chat = names[rng.integers(0, 5, n)].astype(object)
+    chat[::11] = "Don't know"
+    chat[::13] = "N/A"
+    phone = np.array(["Poor", "Fair", "Good", "Excellent"])[rng.integers(0, 4, n)]
+    jr = names[rng.integers(0, 5, n)]
+    df = pd.DataFrame({"rid": range(n), "chat": chat, "phone": phone, "journey": jr,
+                       "overall": overall})
+    folder = _mini(tmp_path / "s", df, {
+        "rating_scale": [1, 5], "values": LABELS, "na_codes": ["n/a", "DON'T KNOW"],
+        "touchpoints": {
+            "chat": {"column": "chat", "stage": "service"},
+            "phone": {"column": "phone", "stage": "service", "scale": [1, 4],
+                      "values": {"Poor": 1, "Fair": 2, "Good": 3, "Excellent": 4}}},
+        "outcomes": {"overall": {"column": "overall", "kind": "ordinal", "scale": [1, 5],
+                                 "values": LABELS}},
+        "journeys": {"declared": {"care": {"touchpoints": ["chat", "phone"],
+                                           "rating": "journey"}}}})
+    s = load_study(folder)
+
+    def recode(values, table, na=()):
+        return np.array([np.nan if v in na else table.get(v, np.nan) if v in table else float(v)
+                         for v in values])
+    assert np.array_equal(s.ratings["chat"], recode(chat, LABELS, ("Don't know", "N/A")),
+                          equal_nan=True)
+    assert np.array_equal(s.ratings["phone"],
+                          recode(phone, {"Poor": 1, "Fair": 2, "Good": 3, "Excellent": 4}))
+    assert np.array_equal(s.journey_ratings["care"], recode(jr, LABELS))
+    assert np.array_equal(s.respondents["overall"], recode(overall, LABELS))
+    assert s.ratings["chat"].isna().sum() == len(set(range(0, n, 11)) | set(range(0, n, 13)))
+
+
+def test_unmapped_text_lists_values_rows_and_fix(tmp_path):
+    df = pd.DataFrame({"rid": range(6), "q": ["Very satisfied", "Satisfied", "Meh", "4", "meh",
+                                              "Superb"]})
+    folder = _mini(tmp_path / "s", df, {
+        "rating_scale": [1, 5], "values": LABELS,
+        "touchpoints": {"q": {"column": "q", "stage": "service"}}})
+    err = _expect(folder, "survey.csv", "column 'q'", "rows 3, 5, 6", "text not in values:",
+                  "'Meh'", "'meh'", "'Superb'", "Fix: add each label", "na_codes")
+    assert err.rows == [3, 5, 6]
+
+
+def test_text_without_values_points_to_values(tmp_path):
+    df = pd.DataFrame({"rid": range(3), "q": ["5", "Very satisfied", "3"]})
+    folder = _mini(tmp_path / "s", df, {
+        "rating_scale": [1, 5], "touchpoints": {"q": {"column": "q", "stage": "service"}}})
+    _expect(folder, "survey.csv", "column 'q'", "row 2", "'Very satisfied'", "values:")
+
+
+@pytest.mark.parametrize("mapping, fragment", [
+    ({"Good": 7}, "maps 'Good' to 7, which is not on the scale"),
+    ({"Good": "high"}, "maps 'Good' to 'high', which is not a number"),
+    ({"Good": 4, "GOOD ": 5}, "lists 'GOOD ' twice"),
+    (["Good", "Bad"], "values must map each text label to a number"),
+])
+def test_bad_values_mapping(tmp_path, mapping, fragment):
+    df = pd.DataFrame({"rid": range(3), "q": ["Good", "4", "Good"]})
+    folder = _mini(tmp_path / "s", df, {
+        "touchpoints": {"q": {"column": "q", "stage": "service", "scale": [1, 5],
+                              "values": mapping}}})
+    _expect(folder, "study.yaml", "touchpoint 'q'", fragment)
+
+
+def test_ordinal_outcome_values_must_be_whole_and_top_level_reported_once(tmp_path):
+    df = pd.DataFrame({"rid": range(3), "a": ["Good", "Bad", "Good"], "b": ["Bad", "Bad", "Good"],
+                       "o": ["Good", "Bad", "Good"]})
+    folder = _mini(tmp_path / "s", df, {
+        "rating_scale": [1, 5], "values": {"Good": 9, "Bad": 1},
+        "touchpoints": {"a": {"column": "a", "stage": "service"},
+                        "b": {"column": "b", "stage": "service"}},
+        "outcomes": {"o": {"column": "o", "kind": "ordinal", "scale": [1, 5],
+                           "values": {"Good": 4.5, "Bad": 1}}}})
+    err = _expect(folder, "2 problems found", "values (top level): values maps 'Good' to 9",
+                  "outcome 'o': values maps 'Good' to 4.5", "whole numbers from 1 to 5")
+    assert len(err.problems) == 2
+
+
+def test_positive_matching_nothing_names_the_values_seen(tmp_path):
+    df = _airline_like(50)
+    folder = _mini(tmp_path / "s", df, {
+        "rating_scale": [0, 5], "touchpoints": {"seat": {"column": "seat", "stage": "service"}},
+        "outcomes": {"sat": {"column": "satisfaction", "kind": "binary", "positive": "satisifed",
+                             "na_codes": ["n/a"]}}})
+    _expect(folder, "survey.csv", "column 'satisfaction'", "no value matches positive:",
+            "'satisifed'", "'neutral or dissatisfied'", "'satisfied'", "Fix: set positive:")
+
+
+def test_positive_matching_everything_is_refused(tmp_path):
+    df = _airline_like(50)
+    folder = _mini(tmp_path / "s", df, {
+        "rating_scale": [0, 5], "touchpoints": {"seat": {"column": "seat", "stage": "service"}},
+        "outcomes": {"sat": {"column": "satisfaction", "kind": "binary", "na_codes": ["n/a"],
+                             "positive": ["satisfied", "neutral or dissatisfied"]}}})
+    _expect(folder, "survey.csv", "column 'satisfaction'", "nobody means no",
+            "both yes and no answers", "Fix:")
+
+
+def test_text_binary_without_positive_suggests_it(tmp_path):
+    df = _airline_like(50)
+    folder = _mini(tmp_path / "s", df, {
+        "rating_scale": [0, 5], "touchpoints": {"seat": {"column": "seat", "stage": "service"}},
+        "outcomes": {"sat": {"column": "satisfaction", "kind": "binary"}}})
+    err = _expect(folder, "survey.csv", "column 'satisfaction'", "not a yes/no value",
+                  "'neutral or dissatisfied'", "positive:", "na_codes")
+    assert 1 in err.rows and 2 in err.rows
+
+
+def test_unquoted_yaml_yes_and_misplaced_keys(tmp_path):
+    df = pd.DataFrame({"rid": range(4), "q": ["1", "2", "3", "4"], "b": ["yes", "no", "yes", "no"],
+                       "o": ["1", "2", "3", "4"]})
+    folder = tmp_path / "s"
+    _mini(folder, df, {"rating_scale": [1, 5],
+                       "touchpoints": {"q": {"column": "q", "stage": "service"}}})
+    text = (folder / "study.yaml").read_text() + (
+        "outcomes:\n"
+        "  b: {column: b, kind: binary, positive: yes, values: {'yes': 1}}\n"
+        "  o: {column: o, kind: ordinal, scale: [1, 5], positive: '4'}\n")
+    (folder / "study.yaml").write_text(text)
+    err = _expect(folder, "study.yaml", "positive holds true", "quote the code",
+                  "outcome 'b' is binary: values: is for rating scales",
+                  "outcome 'o' has kind ordinal: positive: is for binary outcomes")
+    assert len(err.problems) == 3
+
+
+def test_examples_validate_from_the_clone(examples):
+    """The bundled worked examples load from the repository itself (no ../shared needed)."""
+    for name, respondents, outcomes in (("bank-satisfaction", 250, {"sat", "loy", "recommend"}),
+                                        ("ecsi-mobile", 250, {"satisfaction", "loyalty"})):
+        s = load_study(examples / name)
+        raw = pd.read_csv(examples / name / s.config["tables"]["survey"]["path"])
+        assert len(s.respondents) == respondents == len(raw)
+        assert set(s.outcome_specs) == outcomes
+        assert all(p.resolve().is_relative_to((examples / name).resolve()) for p in s.inputs)
+        for tp in s.rated_touchpoints:
+            col = s.catalog.set_index("touchpoint").at[tp, "column"]
+            assert np.allclose(s.ratings[tp].to_numpy(), raw[col].to_numpy())
+    helpdesk = load_study(examples / "helpdesk-log")
+    assert len(helpdesk.events) == 21348 and helpdesk.events["customer"].nunique() == 397
