@@ -5,10 +5,13 @@ side (reconstruction from logs, paths, transitions) lives in :mod:`cx_helpers.pa
 
 The test asks the study's own data the industry's question: do journey-level measures predict an
 outcome better than touchpoint-level measures? Three models per outcome, touchpoint measures (T),
-journey measures (J) and both (T+J), are scored out of sample by repeated k-fold
-cross-validation; a paired bootstrap over respondents gives intervals on J minus T and on the
-relative gain; nested-model tests (F for continuous outcomes, likelihood ratio for binary ones)
-say what J adds beyond T. It is an association in observational data, not a causal effect.
+journey measures (J) and both (T+J), all the same unpenalised model (weighted least squares, or
+weighted logistic regression for yes/no outcomes) with the study's survey weights, are scored out
+of sample by repeated k-fold cross-validation with weighted metrics; a paired bootstrap over
+respondents gives intervals on J minus T and on the relative gain; a weighted, robust (sandwich)
+Wald test says what J adds beyond T in sample. When J rests only on summaries of the touchpoint
+ratings T already uses (no direct journey rating, no event log), the verdict says it compares two
+summaries of the same answers. It is an association in observational data, not a causal effect.
 """
 
 from __future__ import annotations
@@ -18,12 +21,14 @@ import warnings
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
-from scipy import stats
-from sklearn.linear_model import LinearRegression, LogisticRegression
-from sklearn.metrics import log_loss, r2_score, roc_auc_score
+from scipy import linalg
+from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold, StratifiedKFold
+from statsmodels.tools.sm_exceptions import PerfectSeparationError
+from threadpoolctl import threadpool_limits
 
 from cx_helpers.design import design_matrix
+from cx_helpers.errors import StudyError
 from cx_helpers.study import Study
 
 __all__ = ["MEASURES", "compare_all", "compare_journey_touchpoint", "journey_features",
@@ -159,38 +164,186 @@ def journey_features(study: Study, derived=("mean", "min", "sd"),
     return feats
 
 
-def _fit_predict(x_train, y_train, x_test, binary):
+# ----------------------------------------------------------------------------------------------
+# the comparison: one unpenalised, weighted model on every side
+# ----------------------------------------------------------------------------------------------
+
+NO_INFORMATION = {"r2": 0.0, "auc": 0.5}
+BASES = ("direct rating", "event log", "direct rating and event log", "touchpoint summaries")
+_SUMMARY_WORDS = {"mean": "mean", "min": "weakest link", "sd": "spread", "peak_end": "peak-end",
+                  "last": "last touch"}
+_COLUMNS = ["outcome", "model", "metric", "value", "low", "high", "cv_sd", "n", "p", "df",
+            "basis", "derived"]
+_BOOT_CELLS = 2_000_000          # resamples x respondents held in memory at once
+
+
+def _independent(x: np.ndarray, tol: float = 1e-7) -> np.ndarray:
+    """Positions of the columns of ``x`` that vary and are not linear combinations of the
+    intercept and the columns before them.
+
+    The order is kept, so in T+J the touchpoint columns come first and a journey measure that only
+    re-expresses them (the mean of a journey's ratings when everyone rated everything) is the one
+    dropped. A column is dependent when the part of it orthogonal to the intercept and the columns
+    before it (the diagonal of an unpivoted QR) is below ``tol`` times its centred norm.
+    """
+    if x.shape[1] == 0:
+        return np.arange(0)
+    xc = x - x.mean(axis=0)
+    norms = np.linalg.norm(xc, axis=0)
+    diag = np.abs(np.diag(np.linalg.qr(xc, mode="r")))
+    if len(diag) < x.shape[1]:   # more columns than rows: the rest cannot add rank
+        diag = np.r_[diag, np.zeros(x.shape[1] - len(diag))]
+    return np.flatnonzero((norms > 0) & (diag > tol * np.where(norms > 0, norms, 1.0)))
+
+
+def _model_matrix(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Intercept plus the columns standardised by their weighted mean and SD (predictions of an
+    unpenalised model do not change; the solves are better conditioned)."""
+    if x.shape[1] == 0:
+        return np.ones((len(x), 1))
+    mean = np.average(x, axis=0, weights=w)
+    sd = np.sqrt(np.average((x - mean) ** 2, axis=0, weights=w))
+    return np.column_stack([np.ones(len(x)), (x - mean) / np.where(sd > 0, sd, 1.0)])
+
+
+def _solve(gram: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Least-squares coefficients from the normal equations (minimum norm if singular)."""
+    try:
+        return linalg.cho_solve(linalg.cho_factor(gram), rhs)
+    except linalg.LinAlgError:
+        return np.linalg.lstsq(gram, rhs, rcond=None)[0]
+
+
+def _logit(x1: np.ndarray, y: np.ndarray, w: np.ndarray) -> LogisticRegression:
+    """Unpenalised weighted logistic regression (``x1`` carries the intercept column)."""
+    model = LogisticRegression(C=np.inf, solver="newton-cholesky", fit_intercept=False,
+                               max_iter=200, tol=1e-10)
+    with warnings.catch_warnings():  # separation or a singular Hessian in a fold: the solver
+        warnings.simplefilter("ignore")  # falls back to lbfgs; the fit is still the MLE path
+        return model.fit(x1, y, sample_weight=w)
+
+
+def _fit_predict(x_train, y_train, w_train, x_test, binary):
+    """Fit the comparison's model on one sample and predict another.
+
+    Weighted least squares (continuous outcomes) or weighted logistic regression (binary
+    outcomes), both with an intercept and no penalty: the same estimator statsmodels' ``WLS`` and
+    ``GLM(family=Binomial(), var_weights=w)`` compute, for T, J and T+J alike.
+
+    Parameters
+    ----------
+    x_train, x_test : ndarray
+        Predictors (without intercept).
+    y_train, w_train : ndarray
+        Outcome and survey weights of the training rows.
+    binary : bool
+
+    Returns
+    -------
+    ndarray
+        Predictions (probabilities for binary outcomes) for ``x_test``.
+    """
+    x_train, x_test = np.asarray(x_train, float), np.asarray(x_test, float)
+    y_train, w_train = np.asarray(y_train, float), np.asarray(w_train, float)
+    both = _model_matrix(np.vstack([x_train, x_test]),
+                         np.r_[w_train, np.full(len(x_test), 1e-12)])
+    tr, te = both[:len(x_train)], both[len(x_train):]
     if binary:
-        model = LogisticRegression(max_iter=5000).fit(x_train, y_train)
-        return model.predict_proba(x_test)[:, 1]
-    return LinearRegression().fit(x_train, y_train).predict(x_test)
+        return _logit(tr, y_train, w_train).predict_proba(te)[:, 1]
+    xw = tr * w_train[:, None]
+    return te @ _solve(xw.T @ tr, xw.T @ y_train)
 
 
-def _oos_predictions(xs: dict, y, binary, n_splits, n_repeats, seed):
-    """Out-of-sample predictions per model and repeat (the same folds for every model)."""
-    preds = {name: np.empty((n_repeats, len(y))) for name in xs}
+def _linear_oos(x1, y, w, folds):
+    """Leave-fold-out WLS predictions from one Gram matrix: each fold's fit is the full-sample
+    normal equations minus the fold's own rows (exactly the refit without the fold)."""
+    shift = np.average(y, weights=w)
+    yc = y - shift
+    xw = x1 * w[:, None]
+    gram, xty = xw.T @ x1, xw.T @ yc
+    pred = np.empty(len(y))
+    for test in folds:
+        coef = _solve(gram - xw[test].T @ x1[test], xty - xw[test].T @ yc[test])
+        pred[test] = x1[test] @ coef + shift
+    return pred
+
+
+def _logit_oos(x1, y, w, folds):
+    pred = np.empty(len(y))
+    everyone = np.arange(len(y))
+    for test in folds:
+        train = np.setdiff1d(everyone, test, assume_unique=True)
+        pred[test] = _logit(x1[train], y[train], w[train]).predict_proba(x1[test])[:, 1]
+    return pred
+
+
+def _folds(y, binary, n_splits, seed):
     splitter = StratifiedKFold if binary else KFold
+    cv = splitter(n_splits=n_splits, shuffle=True, random_state=seed)
+    return [test for _, test in cv.split(np.zeros(len(y)), y)]
+
+
+def _oos_predictions(xs: dict, y, w, binary, n_splits, n_repeats, seed):
+    """Out-of-sample predictions per model and repeat (the same folds for every model).
+
+    Linear models use one Gram matrix per model for all folds (:func:`_linear_oos`); logistic
+    models are refitted per fold.
+    """
+    mats = {name: _model_matrix(x, w) for name, x in xs.items()}
+    preds = {name: np.empty((n_repeats, len(y))) for name in xs}
     for rep in range(n_repeats):
-        folds = splitter(n_splits=n_splits, shuffle=True, random_state=seed + rep)
-        for train, test in folds.split(np.zeros(len(y)), y):
-            for name, x in xs.items():
-                preds[name][rep, test] = _fit_predict(x[train], y[train], x[test], binary)
+        folds = _folds(y, binary, n_splits, seed + rep)
+        for name, x1 in mats.items():
+            preds[name][rep] = (_logit_oos if binary else _linear_oos)(x1, y, w, folds)
     return preds
 
 
-def _r2_rows(y, p):
-    """R^2 of each row of predictions ``p`` against each row of ``y`` (vectorised)."""
-    ss_res = ((y - p) ** 2).sum(axis=1)
-    ss_tot = ((y - y.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
-    return 1.0 - ss_res / ss_tot
+def _scores(metric: str, y: np.ndarray, p: np.ndarray, wc: np.ndarray) -> np.ndarray:
+    """A weighted metric of predictions ``p`` under each row of weights ``wc`` (resamples x n).
+
+    ``r2``: 1 - sum w (y - p)^2 / sum w (y - weighted mean)^2; ``log_loss``: weighted mean of
+    the log-loss (probabilities clipped to [1e-12, 1 - 1e-12]); ``auc``: the weighted share of
+    (positive, negative) pairs ranked the right way, ties counting one half (what
+    ``sklearn.metrics.roc_auc_score(..., sample_weight=w)`` computes). A bootstrap resample is a
+    row of counts times the survey weights, so every resample is scored without refitting.
+    """
+    wc = np.atleast_2d(wc)
+    sw = wc.sum(axis=1)
+    with np.errstate(all="ignore"):
+        if metric == "r2":
+            yc = y - y.mean()
+            ss_tot = wc @ yc ** 2 - (wc @ yc) ** 2 / sw
+            return 1.0 - (wc @ (y - p) ** 2) / ss_tot
+        if metric == "log_loss":
+            pc = np.clip(p, 1e-12, 1 - 1e-12)
+            return (wc @ -(y * np.log(pc) + (1 - y) * np.log1p(-pc))) / sw
+        order = np.argsort(p, kind="mergesort")
+        ps, ys = p[order], y[order]
+        starts = np.flatnonzero(np.r_[True, ps[1:] != ps[:-1]])
+        ws = wc[:, order]
+        pos = np.add.reduceat(ws * ys, starts, axis=1)
+        neg = np.add.reduceat(ws * (1.0 - ys), starts, axis=1)
+        below = np.cumsum(neg, axis=1) - neg
+        npos, nneg = pos.sum(axis=1), neg.sum(axis=1)
+        auc = (pos * (below + 0.5 * neg)).sum(axis=1) / (npos * nneg)
+        return np.where((npos > 0) & (nneg > 0), auc, np.nan)
 
 
-def _metrics(binary):
-    if binary:
-        return {"auc": roc_auc_score,
-                "log_loss": lambda y, p: log_loss(y, np.clip(p, 1e-12, 1 - 1e-12),
-                                                  labels=[0.0, 1.0])}
-    return {"r2": r2_score}
+def _bootstrap(metric, y, w, preds: dict, idx) -> dict:
+    """Each model's metric on each bootstrap resample (rows of ``idx``), the same resamples for
+    every model (paired)."""
+    n_boot, n = idx.shape
+    out = {name: np.empty(n_boot) for name in preds}
+    step = max(1, _BOOT_CELLS // max(n, 1))
+    for lo in range(0, n_boot, step):
+        block = idx[lo:lo + step]
+        b = len(block)
+        counts = np.bincount((np.arange(b)[:, None] * n + block).ravel(),
+                             minlength=b * n).reshape(b, n)
+        wc = counts * w
+        for name, p in preds.items():
+            out[name][lo:lo + b] = _scores(metric, y, p, wc)
+    return out
 
 
 def _gain(metric, j, t):
@@ -202,43 +355,122 @@ def _gain(metric, j, t):
     return 1.0 - j / t  # log-loss: lower is better, gain = relative reduction
 
 
-def _nested_test(t: np.ndarray, tj: np.ndarray, y, binary):
-    """What J adds beyond T on the whole sample: F test (OLS) or likelihood-ratio test (logit)."""
-    xt, xtj = sm.add_constant(t, has_constant="add"), sm.add_constant(tj, has_constant="add")
-    with warnings.catch_warnings():  # rank-deficient designs are fine: df use the rank
+def _nested_test(t: np.ndarray, tj: np.ndarray, y, w, binary):
+    """What J adds beyond T on the whole sample: a robust (sandwich) Wald test, weighted.
+
+    ``tj`` holds the columns of ``t`` first; the test is that the coefficients of the remaining
+    (journey) columns are all zero in the weighted T+J model: WLS with HC1 standard errors (F
+    form) for continuous outcomes, a weighted logistic GLM with HC0 standard errors (chi-squared
+    form) for binary ones. Returns ``(name, statistic, p, df)``; with no journey column left
+    (all of them combinations of the touchpoint columns) the statistic and p are missing and
+    df is 0.
+    """
+    name = "Wald chi2" if binary else "Wald F"
+    q = tj.shape[1] - t.shape[1]
+    if q == 0:
+        return name, np.nan, np.nan, 0.0
+    x = sm.add_constant(tj, has_constant="add")
+    r = np.zeros((q, x.shape[1]))
+    r[np.arange(q), 1 + t.shape[1] + np.arange(q)] = 1.0
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return _nested(xt, xtj, y, binary)
-
-
-def _nested(xt, xtj, y, binary):
-    if not binary:
-        small, big = sm.OLS(y, xt).fit(), sm.OLS(y, xtj).fit()
-        f, p, df = big.compare_f_test(small)
-        return "F", float(f), float(p), float(df)
-    fits = []
-    for x in (xt, xtj):
         try:
-            fits.append(sm.Logit(y, x).fit(disp=0, maxiter=200))
-        except Exception:  # singular Hessian: fall back to a quasi-Newton fit
-            fits.append(sm.Logit(y, x).fit(disp=0, method="bfgs", maxiter=2000))
-    lr = 2.0 * (fits[1].llf - fits[0].llf)
-    df = float(np.linalg.matrix_rank(xtj) - np.linalg.matrix_rank(xt))
-    return "LR", float(lr), float(stats.chi2.sf(max(lr, 0.0), df)), df
+            if binary:
+                fit = sm.GLM(y, x, family=sm.families.Binomial(), var_weights=w).fit(
+                    cov_type="HC0", maxiter=200)
+                test = fit.wald_test(r, use_f=False, scalar=True)
+            else:
+                fit = sm.WLS(y, x, weights=w).fit(cov_type="HC1")
+                test = fit.wald_test(r, use_f=True, scalar=True)
+        except (np.linalg.LinAlgError, ValueError, PerfectSeparationError):
+            return name, np.nan, np.nan, float(q)
+    return name, float(test.statistic), float(test.pvalue), float(q)
+
+
+def _prepare(study: Study, outcome: str, na: str, feats: pd.DataFrame, derived) -> dict:
+    """The rows, designs, weights and basis of one outcome's comparison."""
+    if outcome not in study.outcome_specs:
+        raise StudyError(f"unknown outcome {outcome!r}.", column=outcome,
+                         expected="one of the study's outcomes: "
+                                  + ", ".join(study.outcome_specs),
+                         fix="pass an outcome named under 'outcomes' in study.yaml.")
+    binary = study.outcome_specs[outcome].kind == "binary"
+    frame = study.frame()
+    keep = frame[outcome].notna()
+    t = design_matrix(frame.loc[keep], study.rated_touchpoints, na=na)
+    f = feats.loc[keep]
+    rating_cols = [c for c in f.columns if not c.startswith("ops_")]
+    j = design_matrix(f, rating_cols, na=na) if rating_cols else pd.DataFrame(index=f.index)
+    ops = [c for c in f.columns if c.startswith("ops_")]
+    if ops:
+        j = j.join(f.loc[j.index, ops])
+    common = t.index.intersection(j.index)
+    t, j = t.loc[common], j.loc[common]
+    tj = pd.concat([t, j.add_prefix("journey_")], axis=1)
+    keep_t = _independent(t.to_numpy(dtype=float))
+    keep_j = _independent(j.to_numpy(dtype=float))
+    keep_tj = _independent(tj.to_numpy(dtype=float))
+    j_cols = [j.columns[i] for i in keep_j]
+    direct = any(c in study.journeys and c in study.journey_ratings.columns for c in j_cols)
+    events = any(c.startswith("ops_") for c in j_cols)
+    basis = ("direct rating and event log" if direct and events else "direct rating" if direct
+             else "event log" if events else "touchpoint summaries")
+    return {"outcome": outcome, "binary": binary,
+            "y": frame.loc[common, outcome].to_numpy(dtype=float),
+            "w": frame.loc[common, "weight"].to_numpy(dtype=float) if "weight" in frame
+            else np.ones(len(common)),
+            "T": t.to_numpy(dtype=float)[:, keep_t], "J": j.to_numpy(dtype=float)[:, keep_j],
+            "T+J": tj.to_numpy(dtype=float)[:, keep_tj],
+            "basis": basis, "derived": ", ".join(derived) if basis == "touchpoint summaries"
+            else ""}
+
+
+def _too_small(prep: dict, study: Study, n_splits: int) -> str | None:
+    """Why the comparison cannot be made on these rows, or None."""
+    n = len(prep["y"])
+    if n < max(study.min_base, 2 * n_splits):
+        return (f"only {n} respondents have the outcome and the ratings the models need, under "
+                f"the study's min_base of {study.min_base}")
+    if prep["binary"]:
+        pos = int(prep["y"].sum())
+        if min(pos, n - pos) < max(n_splits, study.min_base):
+            return (f"only {min(pos, n - pos)} respondents are in the smaller group of the yes/no "
+                    f"outcome, under the study's min_base of {study.min_base}")
+    if prep["J"].shape[1] == 0:
+        return "no journey measure varies among these respondents"
+    return None
+
+
+def _check_na(na, study):
+    na = study.na if na is None else na
+    if na not in ("indicator", "complete"):
+        raise StudyError(f"the journey comparison handles missing ratings as 'indicator' or "
+                         f"'complete', got na={na!r}.", file=study.root / "study.yaml",
+                         column="na", expected="indicator or complete",
+                         fix="set na to 'indicator' (a touchpoint not rated counts as not met) "
+                             "or 'complete' (only respondents who rated everything).")
+    return na
 
 
 def compare_journey_touchpoint(study: Study, outcome: str = "ltr", n_splits: int = 5,
                                n_repeats: int = 5, n_boot: int = 500, seed: int = 0,
-                               na: str = "indicator", derived=("mean", "min", "sd"),
+                               na: str | None = None, derived=("mean", "min", "sd"),
                                journeys: pd.DataFrame | None = None,
                                level: float = 0.95) -> pd.DataFrame:
     """Out-of-sample comparison of touchpoint (T), journey (J) and combined (T+J) models.
 
-    Repeated k-fold cross-validation with the same folds for all three models: every
-    respondent is predicted by models fitted without them, in each of ``n_repeats`` repeats;
-    the predictions are averaged over the repeats and scored (R^2 for nps, ordinal and
-    continuous outcomes; AUC and log-loss for binary ones). The intervals come from a paired
-    bootstrap over respondents (the same resample for every model), so the interval on J-T
-    accounts for the two models being scored on the same people.
+    The same model on every side: weighted least squares (nps, ordinal and continuous outcomes)
+    or weighted logistic regression (binary outcomes), with an intercept and no penalty, weighted
+    by the study's survey weights (1 when the study has none). Columns that are constant or
+    linear combinations of earlier ones are dropped first (in T+J, journey columns that only
+    repeat touchpoint columns). Repeated k-fold cross-validation with the same folds for all
+    three models: every respondent is predicted by models fitted without them, in each of
+    ``n_repeats`` repeats; the predictions are averaged over the repeats and scored with weighted
+    metrics (R^2; AUC and log-loss for binary outcomes). Linear models take each fold's fit from
+    one Gram matrix (the full-sample normal equations minus the fold's rows: exactly the refit).
+    The intervals come from a paired bootstrap over respondents (the same resample for every
+    model, each resample scored from the stored out-of-fold predictions with its weights), so
+    the interval on J-T accounts for the two models being scored on the same people.
 
     Parameters
     ----------
@@ -251,8 +483,9 @@ def compare_journey_touchpoint(study: Study, outcome: str = "ltr", n_splits: int
         Bootstrap resamples.
     seed : int
         Seed of the folds and of the bootstrap.
-    na : str
-        Handling of missing ratings (see :mod:`cx_helpers.design`).
+    na : {"indicator", "complete"}, optional
+        Handling of missing ratings in both designs (see :mod:`cx_helpers.design`); default the
+        study's policy (:attr:`Study.na`).
     derived : tuple of str
         Measures for journeys without a direct rating (see :func:`journey_scores`).
     journeys : DataFrame, optional
@@ -264,57 +497,66 @@ def compare_journey_touchpoint(study: Study, outcome: str = "ltr", n_splits: int
     Returns
     -------
     DataFrame
-        ``outcome, model, metric, value, low, high, cv_sd, n, p``. Models ``T``, ``J``,
-        ``T+J``; ``J-T`` and ``T+J-T`` (differences); ``J/T`` (relative gain: R^2 ratio minus
-        1, ratio of AUC above 0.5 minus 1, or relative log-loss reduction); ``T+J vs T`` (the
-        nested test: metric ``F`` or ``LR``, ``value`` the statistic, ``p`` its p-value).
+        ``outcome, model, metric, value, low, high, cv_sd, n, p, df, basis, derived``. Models
+        ``T``, ``J``, ``T+J``; ``J-T`` and ``T+J-T`` (differences); ``J/T`` (relative gain:
+        R^2 ratio minus 1, ratio of AUC above 0.5 minus 1, or relative log-loss reduction);
+        ``T+J vs T`` (the nested test, in sample: metric ``Wald F`` or ``Wald chi2``, ``value``
+        the statistic, ``p`` its p-value, ``df`` the journey columns tested; see
+        :func:`_nested_test`). ``basis`` says what model J rests on: ``"direct rating"``,
+        ``"event log"``, ``"direct rating and event log"`` or ``"touchpoint summaries"`` (only
+        the ``derived`` summaries of the same touchpoint ratings T uses); ``derived`` lists
+        those summaries in the last case.
+
+    Raises
+    ------
+    StudyError
+        An unknown outcome, an unsupported ``na``, or fewer respondents (or, for a yes/no
+        outcome, fewer in its smaller group) than the study's ``min_base``.
     """
-    spec = study.outcome_specs[outcome]
-    binary = spec.kind == "binary"
-    frame = study.frame()
-    y_all = frame[outcome]
-    keep = y_all.notna()
-    feats = journey_features(study, derived=derived, journeys=journeys).loc[keep]
-    t = design_matrix(frame.loc[keep], study.rated_touchpoints, na=na)
-    rating_cols = [c for c in feats.columns if not c.startswith("ops_")]
-    j = design_matrix(feats, rating_cols, na=na)
-    ops = [c for c in feats.columns if c.startswith("ops_")]
-    if ops:
-        j = j.join(feats.loc[j.index, ops])
-    common = t.index.intersection(j.index)
-    t, j = t.loc[common], j.loc[common]
-    y = y_all.loc[common].to_numpy(dtype=float)
-    tj = pd.concat([t, j.add_prefix("journey_")], axis=1)
-    xs = {"T": t.to_numpy(), "J": j.to_numpy(), "T+J": tj.to_numpy()}
-    preds = _oos_predictions(xs, y, binary, n_splits, n_repeats, seed)
+    na = _check_na(na, study)
+    feats = journey_features(study, derived=derived, journeys=journeys)
+    with threadpool_limits(limits=1):
+        prep = _prepare(study, outcome, na, feats, derived)
+    why = _too_small(prep, study, n_splits)
+    if why:
+        raise StudyError(f"the journey comparison for '{outcome}' is not made: {why}.",
+                         column=outcome, expected=f"at least {study.min_base} respondents",
+                         fix="use na='indicator', or compare an outcome more respondents have.")
+    return _compare(prep, n_splits, n_repeats, n_boot, seed, level)
+
+
+def _compare(prep, n_splits=5, n_repeats=5, n_boot=500, seed=0, level=0.95) -> pd.DataFrame:
+    # the matrices are small (respondents x a few dozen columns): multi-threaded BLAS only adds
+    # contention (ten times slower on a busy two-core machine), so one thread does the work
+    with threadpool_limits(limits=1):
+        return _compare_single_thread(prep, n_splits, n_repeats, n_boot, seed, level)
+
+
+def _compare_single_thread(prep, n_splits, n_repeats, n_boot, seed, level) -> pd.DataFrame:
+    outcome, binary, y, w = prep["outcome"], prep["binary"], prep["y"], prep["w"]
+    w = w / w.mean()
+    xs = {name: prep[name] for name in ("T", "J", "T+J")}
+    preds = _oos_predictions(xs, y, w, binary, n_splits, n_repeats, seed)
     avg = {k: v.mean(axis=0) for k, v in preds.items()}
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, len(y), size=(n_boot, len(y)))
     a = (1.0 - level) / 2.0 * 100.0
     rows = []
 
-    def add(model, metric, value, boot, cv_sd=np.nan, p=np.nan):
+    def add(model, metric, value, boot, cv_sd=np.nan, p=np.nan, df=np.nan):
         boot = np.asarray(boot, dtype=float)
         boot = boot[np.isfinite(boot)]
         low, high = (np.percentile(boot, [a, 100.0 - a]) if boot.size else (np.nan, np.nan))
         rows.append({"outcome": outcome, "model": model, "metric": metric,
                      "value": float(value), "low": float(low), "high": float(high),
-                     "cv_sd": float(cv_sd), "n": len(y), "p": float(p)})
+                     "cv_sd": float(cv_sd), "n": len(y), "p": float(p), "df": float(df),
+                     "basis": prep["basis"], "derived": prep["derived"]})
 
-    for metric, fn in _metrics(binary).items():
-        point, boot, cv_sd = {}, {}, {}
-        for name, p in avg.items():
-            point[name] = fn(y, p)
-            cv_sd[name] = np.std([fn(y, r) for r in preds[name]], ddof=1) if n_repeats > 1 \
-                else np.nan
-            if metric == "r2":
-                boot[name] = _r2_rows(y[idx], p[idx])
-            else:
-                vals = []
-                for b in idx:
-                    yb = y[b]
-                    vals.append(fn(yb, p[b]) if 0 < yb.sum() < len(yb) else np.nan)
-                boot[name] = np.array(vals)
+    for metric in (("auc", "log_loss") if binary else ("r2",)):
+        point = {name: float(_scores(metric, y, p, w)[0]) for name, p in avg.items()}
+        cv_sd = {name: np.std([_scores(metric, y, r, w)[0] for r in preds[name]], ddof=1)
+                 if n_repeats > 1 else np.nan for name in preds}
+        boot = _bootstrap(metric, y, w, avg, idx)
         for name in avg:
             add(name, metric, point[name], boot[name], cv_sd[name])
         add("J-T", metric, point["J"] - point["T"], boot["J"] - boot["T"])
@@ -322,21 +564,45 @@ def compare_journey_touchpoint(study: Study, outcome: str = "ltr", n_splits: int
         with np.errstate(all="ignore"):
             add("J/T", metric, _gain(metric, point["J"], point["T"]),
                 _gain(metric, boot["J"], boot["T"]))
-    name, stat, p, df = _nested_test(xs["T"], xs["T+J"], y, binary)
+    name, stat, p, df = _nested_test(xs["T"], xs["T+J"], y, w, binary)
     rows.append({"outcome": outcome, "model": "T+J vs T", "metric": name, "value": stat,
-                 "low": np.nan, "high": np.nan, "cv_sd": np.nan, "n": len(y), "p": p})
-    return pd.DataFrame(rows)
+                 "low": np.nan, "high": np.nan, "cv_sd": np.nan, "n": len(y), "p": p,
+                 "df": df, "basis": prep["basis"], "derived": prep["derived"]})
+    return pd.DataFrame(rows, columns=_COLUMNS)
 
 
-def compare_all(study: Study, outcomes=None, **kwargs) -> pd.DataFrame:
-    """:func:`compare_journey_touchpoint` for several outcomes (default: every outcome with
-    survey respondents), one table."""
-    if outcomes is None:
-        outcomes = [name for name in study.outcome_specs
-                    if study.frame()[name].notna().sum() >= 30]
-    parts = [compare_journey_touchpoint(study, outcome=o, **kwargs) for o in outcomes]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
-        columns=["outcome", "model", "metric", "value", "low", "high", "cv_sd", "n", "p"])
+def compare_all(study: Study, outcomes=None, na: str | None = None,
+                derived=("mean", "min", "sd"), journeys: pd.DataFrame | None = None,
+                n_splits: int = 5, **kwargs) -> pd.DataFrame:
+    """:func:`compare_journey_touchpoint` for several outcomes, one table.
+
+    Parameters
+    ----------
+    study : Study
+    outcomes : list of str, optional
+        Default: every outcome of the study whose comparison base (respondents with the outcome
+        and the ratings, after ``na``; for a yes/no outcome, its smaller group) reaches the
+        study's ``min_base``; the others are left out. Outcomes named here are compared or raise.
+    na : {"indicator", "complete"}, optional
+        Missing-rating policy of both designs; default the study's (:attr:`Study.na`).
+    derived, journeys, n_splits, **kwargs
+        As in :func:`compare_journey_touchpoint`.
+    """
+    na = _check_na(na, study)
+    feats = journey_features(study, derived=derived, journeys=journeys)
+    named = outcomes is not None
+    parts = []
+    for o in (outcomes if named else study.outcome_specs):
+        with threadpool_limits(limits=1):
+            prep = _prepare(study, o, na, feats, derived)
+        why = _too_small(prep, study, n_splits)
+        if why and named:
+            raise StudyError(f"the journey comparison for '{o}' is not made: {why}.", column=o,
+                             expected=f"at least {study.min_base} respondents",
+                             fix="leave the outcome out, or use na='indicator'.")
+        if not why:
+            parts.append(_compare(prep, n_splits=n_splits, **kwargs))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=_COLUMNS)
 
 
 def _pct(x):
@@ -347,19 +613,38 @@ def _p_text(p):
     return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
+def _f3(x) -> str:
+    """Three decimals without a negative zero."""
+    s = f"{x:.3f}"
+    return "0.000" if s == "-0.000" else s
+
+
+def _text(value) -> str:
+    return "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+
+
 def verdicts(comparison: pd.DataFrame, study: Study | None = None,
              level: float = 0.95) -> pd.DataFrame:
     """One sentence per outcome, in the industry's phrasing, built from the comparison table.
 
-    The verdict follows the interval on J minus T (R^2 for continuous outcomes, AUC for binary
-    ones): above zero, journeys win and the relative gain is stated with its interval; below
-    zero, touchpoints win; spanning zero, "no detectable difference".
+    A model "predicts" the outcome when its interval lies above the no-information value (R^2
+    0: the outcome's mean; AUC 0.5: chance). When neither T nor J predicts, the verdict is
+    ``"neither predicts"`` and the sentence says so, whatever their difference. Otherwise the
+    verdict follows the interval on J minus T (R^2 for continuous outcomes, AUC for binary
+    ones): above zero ``"journeys"``, below zero ``"touchpoints"``, spanning zero ``"no
+    difference"``. The sentence leads with the difference in out-of-sample R^2 (or AUC) and its
+    interval; the relative gain (R^2 ratio, or ratio of AUC above chance) follows as a secondary
+    figure, only when T itself predicts. When model J rests on summaries of the same touchpoint
+    ratings (``basis`` ``"touchpoint summaries"``), the sentence opens by saying it compares two
+    summaries of the same answers, not journeys with touchpoints.
 
     Returns
     -------
     DataFrame
         ``outcome, label, metric, t, j, tj, diff, diff_low, diff_high, gain, gain_low,
-        gain_high, nested_stat, nested_p, verdict, sentence, nested_sentence``.
+        gain_high, nested_stat, nested_p, verdict, sentence, nested_sentence, basis, t_low,
+        t_high, j_low, j_high, nested_test, nested_df, n``. ``verdict`` is one of
+        ``"journeys"``, ``"touchpoints"``, ``"no difference"``, ``"neither predicts"``.
     """
     rows = []
     ci = f"{level:.0%} CI".replace("%", " %")
@@ -372,52 +657,80 @@ def verdicts(comparison: pd.DataFrame, study: Study | None = None,
             label = study.outcome_specs[outcome].label or outcome   # binary: "churn", not "Churned"
         label = label[0].lower() + label[1:] if label[:2] != label[:2].upper() else label
         t, j, tj = (m.at[k, "value"] for k in ("T", "J", "T+J"))
+        tl, th = m.at["T", "low"], m.at["T", "high"]
+        jl, jh = m.at["J", "low"], m.at["J", "high"]
         d, dl, dh = (m.at["J-T", c] for c in ("value", "low", "high"))
         g, gl, gh = (m.at["J/T", c] for c in ("value", "low", "high"))
-        base_ok = (t > 0.01) if metric == "r2" else (t - 0.5 > 0.01)
-        what = "explain" if metric == "r2" else "are"
+        basis = _text(part["basis"].iloc[0]) if "basis" in part else ""
+        derived = _text(part["derived"].iloc[0]) if "derived" in part else ""
+        base = NO_INFORMATION[metric]
+        predicts_t, predicts_j = tl > base, jl > base
         stat_name = "R²" if metric == "r2" else "AUC"
-        figures = f"out-of-sample {stat_name} {j:.3f} versus {t:.3f}"
-        if metric == "r2":
-            more, less = "more variance in", "less variance in"
-        else:
-            more, less = "more predictive of", "less predictive of"
-        if dl > 0 or dh < 0:
-            verdict = "journeys" if dl > 0 else "touchpoints"
-            if base_ok:
-                size = g if dl > 0 else -g
-                lo, hi = (gl, gh) if dl > 0 else (-gh, -gl)
-                sentence = (f"journey measures {what} {_pct(size)} "
-                            f"{more if dl > 0 else less} {label} than touchpoint measures "
-                            f"({ci} {_pct(lo)} to {_pct(hi)}; {figures})")
-            else:
-                sentence = (f"journey measures {what} {more if dl > 0 else less} {label} than "
-                            f"touchpoint measures ({figures}; difference {d:+.3f}, {ci} "
-                            f"{dl:+.3f} to {dh:+.3f})")
-            if metric == "auc":
-                sentence += ", predictive power measured as AUC above chance (0.5)"
+        figures = f"out-of-sample {stat_name} {_f3(j)} versus {_f3(t)}"
+        if not (predicts_t or predicts_j):
+            verdict = "neither predicts"
+            against = "its average" if metric == "r2" else "chance (AUC 0.5)"
+            sentence = (f"neither journey nor touchpoint measures predict {label} better than "
+                        f"{against} out of sample ({stat_name} {_f3(j)}, {ci} {_f3(jl)} to "
+                        f"{_f3(jh)}, with journey measures; {_f3(t)}, {ci} {_f3(tl)} to "
+                        f"{_f3(th)}, "
+                        f"with touchpoint measures), so this study cannot say which predicts it "
+                        f"better")
+        elif dl > 0 or dh < 0:
+            win = dl > 0
+            verdict = "journeys" if win else "touchpoints"
+            more = "more" if win else "less"
+            head = (f"journey measures explain {more} variance in {label}" if metric == "r2"
+                    else f"journey measures are {more} predictive of {label}")
+            sentence = (f"{head} than touchpoint measures: {figures}, a difference of {d:+.3f} "
+                        f"({ci} {dl:+.3f} to {dh:+.3f})")
+            if predicts_t and t - base > 0.01:
+                size, lo, hi = (g, gl, gh) if win else (-g, -gh, -gl)
+                what = ("variance explained" if metric == "r2"
+                        else "predictive power above chance (AUC 0.5)")
+                sentence += (f"; relative to the touchpoint measures, {_pct(size)} {more} {what} "
+                             f"({ci} {_pct(lo)} to {_pct(hi)})")
         else:
             verdict = "no difference"
             sentence = (f"no detectable difference between journey and touchpoint measures in "
                         f"predicting {label} ({figures}; difference {d:+.3f}, {ci} {dl:+.3f} "
                         f"to {dh:+.3f})")
-        adds = nested["p"] < 1.0 - level
-        better = tj > t
-        test = f"{nested['metric']} test {_p_text(nested['p'])}"
-        oos = (f"out-of-sample {stat_name} {tj:.3f} with both versus {t:.3f} with touchpoints "
+        if basis == "touchpoint summaries":
+            words = ", ".join(_SUMMARY_WORDS.get(x, x) for x in derived.split(", ") if x)
+            sentence = (f"journey scores here are summaries ({words or 'summaries'}) of the same "
+                        f"touchpoint ratings, so this compares two ways of summarising the same "
+                        f"answers, not journeys with touchpoints: {sentence}")
+        p_nested = float(nested["p"])
+        df_nested = float(nested["df"]) if "df" in nested.index else np.nan
+        test_name = _text(nested["metric"])
+        oos = (f"out-of-sample {stat_name} {_f3(tj)} with both versus {_f3(t)} with touchpoints "
                "alone")
-        if adds and not better:
-            nested_sentence = (f"Added to the touchpoint measures, journey measures add "
-                               f"information about {label} in the fitted sample ({test}) that "
-                               f"does not carry over to new respondents ({oos}).")
+        if df_nested == 0:
+            nested_sentence = (f"Added to the touchpoint measures, journey measures add nothing "
+                               f"that can be tested: here they are linear combinations of the "
+                               f"touchpoint measures ({oos}).")
+        elif np.isnan(p_nested):
+            nested_sentence = (f"Whether journey measures add information about {label} to the "
+                               f"touchpoint measures could not be tested (the fit failed; {oos}).")
         else:
-            nested_sentence = (f"Added to the touchpoint measures, journey measures "
-                               f"{'add' if adds else 'add no detectable'} information about "
-                               f"{label} ({test}; {oos}).")
+            adds = p_nested < 1.0 - level
+            test = ("robust Wald test " if test_name.startswith("Wald")
+                    else f"{test_name} test ") + _p_text(p_nested)
+            if adds and not tj > t:
+                nested_sentence = (f"Added to the touchpoint measures, journey measures add "
+                                   f"information about {label} in the fitted sample ({test}) "
+                                   f"that does not carry over to new respondents ({oos}).")
+            else:
+                nested_sentence = (f"Added to the touchpoint measures, journey measures "
+                                   f"{'add' if adds else 'add no detectable'} information about "
+                                   f"{label} ({test}; {oos}).")
         rows.append({"outcome": outcome, "label": label, "metric": metric, "t": t, "j": j,
                      "tj": tj, "diff": d, "diff_low": dl, "diff_high": dh, "gain": g,
                      "gain_low": gl, "gain_high": gh, "nested_stat": nested["value"],
-                     "nested_p": nested["p"], "verdict": verdict,
+                     "nested_p": p_nested, "verdict": verdict,
                      "sentence": sentence[0].upper() + sentence[1:] + ".",
-                     "nested_sentence": nested_sentence})
+                     "nested_sentence": nested_sentence, "basis": basis, "t_low": tl,
+                     "t_high": th, "j_low": jl, "j_high": jh, "nested_test": test_name,
+                     "nested_df": df_nested,
+                     "n": int(m.at["T", "n"]) if "n" in m.columns else np.nan})
     return pd.DataFrame(rows)
