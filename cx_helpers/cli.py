@@ -15,13 +15,18 @@ __all__ = ["main"]
 
 
 def _synth(args):
-    from cx_helpers.synth import write_study
+    from cx_helpers.synth import SHAPES, write_study
 
     path = write_study(args.out, customers=args.customers, seed=args.seed,
                        journey_effect=args.journey_effect, response_rate=args.response_rate,
-                       force=args.force)
-    print(f"wrote a synthetic study of {args.customers} customers (seed {args.seed}, journey "
-          f"effect {args.journey_effect}) to {path}")
+                       force=args.force, shape=args.shape)
+    if args.shape == "sample":
+        print(f"wrote a synthetic study of {args.customers} customers (seed {args.seed}, journey "
+              f"effect {args.journey_effect}) to {path}")
+    else:
+        who = "customers" if SHAPES[args.shape].world == "mobile" else "respondents"
+        print(f"wrote a synthetic study of shape '{args.shape}' ({args.customers} {who}, seed "
+              f"{args.seed}) to {path}")
     return 0
 
 
@@ -86,6 +91,12 @@ def _verify(args):
     return 1
 
 
+def _shape_names() -> list[str]:
+    from cx_helpers.synth import SHAPES
+
+    return list(SHAPES)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``cx``."""
     parser = argparse.ArgumentParser(prog="cx", description="CX research suite: touchpoint "
@@ -101,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="LTR points per SD of the journey-level experience (0: journeys add "
                         "nothing beyond touchpoints)")
     p.add_argument("--response-rate", type=float, default=0.8)
+    p.add_argument("--shape", default="sample", choices=_shape_names(),
+                   help="the study's design (README: Study shapes): outcome kind, events, "
+                        "segments, weights, journeys, not-applicable codes; default: the sample's")
     p.add_argument("--force", action="store_true",
                    help="replace the generator's own files in a non-empty folder")
     p.set_defaults(func=_synth)

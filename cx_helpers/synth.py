@@ -36,8 +36,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["CHAINS", "JOURNEYS", "SyntheticStudy", "TOUCHPOINTS", "describe", "generate",
-           "write_study"]
+__all__ = ["CHAINS", "JOURNEYS", "SHAPES", "Shape", "SyntheticStudy", "TOUCHPOINTS", "describe",
+           "generate", "shape_files", "write_study"]
 
 CLIENT = "Northwind Mobile (synthetic)"
 STAGES = ["awareness", "purchase", "onboarding", "usage", "billing", "support", "renewal"]
@@ -771,7 +771,7 @@ def _iso_series(times: pd.Series) -> pd.Series:
 
 
 def write_study(out, customers: int = 3000, seed: int = 20261122, journey_effect: float = 0.8,
-                response_rate: float = 0.8, force: bool = False) -> Path:
+                response_rate: float = 0.8, force: bool = False, shape: str = "sample") -> Path:
     """Generate a synthetic study and write it as a study folder.
 
     Parameters
@@ -779,10 +779,15 @@ def write_study(out, customers: int = 3000, seed: int = 20261122, journey_effect
     out : str or Path
         Folder to write (created if missing). Its name becomes the study's name.
     customers, seed, journey_effect, response_rate
-        As in :func:`generate`.
+        As in :func:`generate`; for the survey-only shapes ``customers`` is the number of
+        respondents (see :func:`shape_files`).
     force : bool, default False
         Write into a folder that already holds files. Only the generator's own files
         (``study.yaml``, the CSVs, ``truth.json``) are replaced; other files are left alone.
+    shape : str, default "sample"
+        A name from :data:`SHAPES`: the design of the study (outcome kind, events, segments,
+        weights, journeys, not-applicable codes, a negative driver). ``"sample"`` writes the
+        bundled sample's design.
 
     Returns
     -------
@@ -805,10 +810,553 @@ def write_study(out, customers: int = 3000, seed: int = 20261122, journey_effect
                          expected="an empty or missing folder",
                          fix="choose another --out, or pass --force to replace the generator's "
                              "own files (other files are kept).")
-    study = generate(customers=customers, seed=seed, journey_effect=journey_effect,
-                     response_rate=response_rate)
-    texts = _file_texts(study, out.resolve().name, journey_effect)
+    texts = shape_files(shape, customers=customers, seed=seed, name=out.resolve().name,
+                        journey_effect=journey_effect, response_rate=response_rate)
     out.mkdir(parents=True, exist_ok=True)
-    for fname in FILES:
+    for fname in texts:
         (out / fname).write_text(texts[fname], encoding="utf-8", newline="\n")
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# study shapes
+
+
+@dataclass(frozen=True)
+class Shape:
+    """The design of a synthetic study: a small set of orthogonal options.
+
+    Attributes
+    ----------
+    name : str
+        The shape's name (``cx synth --shape NAME``).
+    summary : str
+        One line saying what real study it stands for.
+    world : str
+        ``"mobile"`` (the sample's operator, with an event log), ``"airline"`` (14 service
+        ratings of a flight) or ``"insurer"`` (10 ratings of a car and home insurer).
+    outcome : str
+        The main outcome's kind: ``nps`` (0-10), ``ordinal``, ``ordinal-text`` (an ordinal scale
+        stored as text labels, mapped by ``values:``), ``binary`` (0/1), ``binary-text`` (text
+        codes, the yes codes named by ``positive:``) or ``continuous``.
+    survey, events : bool
+        Whether the study has a survey (a row per respondent) and an event log.
+    segments : str
+        ``none``, ``some`` (segments with small or no effects) or ``driving`` (segments whose
+        effects on the outcome are larger than any touchpoint's).
+    weights : bool
+        A survey weight column (post-stratification to known population shares).
+    journeys : str
+        Declared journeys: ``none``, ``rated`` (with a direct rating of each journey) or
+        ``unrated`` (groups of touchpoints only).
+    na : str
+        Not-applicable ratings: ``structural`` (a whole group of touchpoints applies to some
+        respondents only), ``rare`` (a not-applicable code on a few touchpoints, given by the same
+        few respondents) or ``none`` (every respondent rates every touchpoint).
+    negative_driver : bool
+        Whether one touchpoint's planted effect is negative.
+    scale : tuple of int
+        The touchpoint rating scale.
+    """
+
+    name: str
+    summary: str
+    world: str
+    outcome: str
+    survey: bool = True
+    events: bool = False
+    segments: str = "some"
+    weights: bool = False
+    journeys: str = "none"
+    na: str = "structural"
+    negative_driver: bool = True
+    scale: tuple = (1, 5)
+
+    def options(self) -> dict:
+        """The options as a plain dict (as written to ``truth.json``)."""
+        return {"world": self.world, "outcome": self.outcome, "survey": self.survey,
+                "events": self.events, "segments": self.segments, "weights": self.weights,
+                "journeys": self.journeys, "na": self.na,
+                "negative_driver": self.negative_driver, "scale": list(self.scale)}
+
+
+SHAPES = {s.name: s for s in (
+    Shape("sample", "the bundled sample: a mobile operator with a survey, an event log, business "
+          "outcomes, a 0-10 recommend question, weights and five rated journeys",
+          world="mobile", outcome="nps", events=True, segments="some", weights=True,
+          journeys="rated", na="structural", negative_driver=False),
+    Shape("airline", "an airline's passenger survey: 14 service ratings 1-5 (0 = not applicable, "
+          "rare and given by the same passengers), a yes/no satisfaction stored as text, travel "
+          "class and purpose driving the outcome, no events, no NPS question",
+          world="airline", outcome="binary-text", segments="driving", weights=False,
+          journeys="none", na="rare", negative_driver=True),
+    Shape("ordinal-survey", "a plain survey: an overall satisfaction scale stored as text labels, "
+          "every respondent rates every touchpoint, no segments, no weights, no journeys",
+          world="insurer", outcome="ordinal-text", segments="none", weights=False,
+          journeys="none", na="none", negative_driver=True),
+    Shape("continuous-weighted", "a weighted survey with a continuous loyalty index (0-100), "
+          "ratings 1-7, claim touchpoints that only claimants rate, and journeys declared "
+          "without a direct rating",
+          world="insurer", outcome="continuous", segments="some", weights=True,
+          journeys="unrated", na="structural", negative_driver=True, scale=(1, 7)),
+    Shape("binary-journeys", "a weighted survey with a 0/1 renewal outcome and declared journeys "
+          "rated directly, whose journey-level experience adds to the outcome",
+          world="insurer", outcome="binary", segments="some", weights=True, journeys="rated",
+          na="structural", negative_driver=True),
+    Shape("nps-events", "the mobile operator's survey and event log with its 0-10 recommend "
+          "question, but no declared journeys (journeys only from the events)",
+          world="mobile", outcome="nps", events=True, segments="some", weights=True,
+          journeys="none", na="structural", negative_driver=False),
+    Shape("events-only", "an interaction log and a touchpoint catalog only: no survey, no "
+          "outcomes", world="mobile", outcome="none", survey=False, events=True,
+          segments="none", weights=False, journeys="none", na="none", negative_driver=False),
+)}
+"""The named study shapes of :func:`write_study` (``cx synth --shape NAME``)."""
+
+# Survey-only worlds ---------------------------------------------------------------------------
+# id: (survey column, label, stage, channel, effect, mean in latent SD units)
+AIRLINE_ITEMS = {
+    "wifi": ("Inflight wifi service", "Inflight wifi service", "inflight", "cabin", 0.45, -0.4),
+    "time_convenient": ("Departure/Arrival time convenient", "Departure/arrival time",
+                        "booking", "web", 0.05, 0.1),
+    "online_booking": ("Ease of Online booking", "Ease of online booking", "booking", "web",
+                       0.15, -0.3),
+    "gate_location": ("Gate location", "Gate location", "airport", "airport", -0.4, 0.0),
+    "food_drink": ("Food and drink", "Food and drink", "inflight", "cabin", 0.05, 0.2),
+    "online_boarding": ("Online boarding", "Online boarding", "airport", "app", 0.7, 0.25),
+    "seat_comfort": ("Seat comfort", "Seat comfort", "inflight", "cabin", 0.25, 0.45),
+    "entertainment": ("Inflight entertainment", "Inflight entertainment", "inflight", "cabin",
+                      0.35, 0.35),
+    "onboard_service": ("On-board service", "On-board service", "inflight", "cabin", 0.25, 0.4),
+    "leg_room": ("Leg room service", "Leg room", "inflight", "cabin", 0.25, 0.35),
+    "baggage": ("Baggage handling", "Baggage handling", "arrival", "airport", 0.1, 0.65),
+    "checkin": ("Checkin service", "Check-in service", "airport", "airport", 0.25, 0.3),
+    "inflight_service": ("Inflight service", "Inflight service", "inflight", "cabin", 0.1, 0.65),
+    "cleanliness": ("Cleanliness", "Cleanliness", "inflight", "cabin", 0.15, 0.3),
+}
+AIRLINE_RARE_NA = ("wifi", "time_convenient", "online_booking")
+AIRLINE_SEGMENTS = {   # column: {value: (share, effect on the log-odds of satisfied)}
+    "Class": {"Eco": (0.45, 0.0), "Eco Plus": (0.08, 0.4), "Business": (0.47, 3.0)},
+    "Type of Travel": {"Personal Travel": (0.31, 0.0), "Business travel": (0.69, 2.6)},
+}
+AIRLINE_INTERCEPT = -4.0      # log-odds of satisfied for a personal-travel Eco passenger
+INSURER_ITEMS = {
+    "online_quote": ("q_quote", "Online quote", "quote", "web", 0.3, 0.5),
+    "agent_call": ("q_agent", "Call with an agent", "quote", "phone", 0.5, 0.3),
+    "policy_documents": ("q_documents", "Policy documents", "policy", "email", 0.0, 0.6),
+    "app_login": ("q_app", "Logging in to the app", "policy", "app", 0.1, 0.4),
+    "claim_report": ("q_claim_report", "Reporting a claim", "claim", "phone", 0.4, 0.1),
+    "claim_updates": ("q_claim_updates", "Updates on the claim", "claim", "email", 0.8, -0.2),
+    "repair_partner": ("q_repair", "Repair partner", "claim", "partner", 0.2, 0.3),
+    "claim_payout": ("q_payout", "Claim payout", "claim", "web", 0.9, 0.0),
+    "renewal_notice": ("q_renewal_notice", "Renewal notice", "renewal", "email", 0.05, 0.5),
+    "cross_sell": ("q_offers", "Offers of other products", "renewal", "phone", -0.6, 0.2),
+}
+INSURER_CLAIM = ("claim_report", "claim_updates", "repair_partner", "claim_payout")
+INSURER_CLAIM_RATE = 0.45
+INSURER_JOURNEYS = {
+    "buying": ("Buying a policy", ("online_quote", "agent_call", "policy_documents",
+                                   "app_login")),
+    "claim": ("Making a claim", INSURER_CLAIM),
+    "renewal": ("Renewing", ("renewal_notice", "cross_sell")),
+}
+INSURER_SEGMENTS = {   # region carries no effect; product a small one
+    "region": {"North": (0.40, 0.0), "South": (0.25, 0.0), "East": (0.20, 0.0),
+               "West": (0.15, 0.0)},
+    "product": {"car": (0.6, 0.0), "home": (0.4, 0.3)},
+}
+INSURER_POPULATION = {"North": 0.30, "South": 0.30, "East": 0.20, "West": 0.20}
+ORDINAL_LABELS = ("Very dissatisfied", "Dissatisfied", "Neither satisfied nor dissatisfied",
+                  "Satisfied", "Very satisfied")
+BINARY_TEXT = ("satisfied", "neutral or dissatisfied")     # (yes, no)
+# Latent structure of the survey-only worlds: z = sqrt(halo) h + sqrt(rho) q_stage + rest.
+SHAPE_HALO = 0.25
+SHAPE_RHO = 0.25
+SHAPE_RARE_NA = 0.03          # share of respondents with not applicable on every rare-NA item
+SHAPE_SINGLE_NA = 0.004       # and, on each of those items, independently
+SHAPE_BLANKS = 0.02           # item nonresponse on structural-NA shapes
+SHAPE_JOURNEY_EFFECT = 0.6    # latent units per SD of the journey-level experience (rated)
+SHAPE_JOURNEY_RATING = {"u_weight": 0.8, "noise_sd": 0.3}
+# outcome kind -> latent to outcome: intercept, units per latent unit, noise
+SHAPE_OUTCOMES = {
+    "binary": {"intercept": -0.2, "noise": "logistic"},
+    "ordinal": {"cuts": [-3.0, -1.6, 0.0, 1.6], "noise": "logistic"},
+    "continuous": {"intercept": 62.0, "units": 5.0, "noise_sd": 8.0},
+    "nps": {"intercept": 7.5, "units": 1.0, "noise_sd": 1.3},
+}
+
+
+def _shape(shape) -> Shape:
+    from cx_helpers.errors import StudyError
+
+    if isinstance(shape, Shape):
+        return shape
+    if shape not in SHAPES:
+        raise StudyError(f"unknown study shape {shape!r}.",
+                         expected=f"one of: {', '.join(SHAPES)}",
+                         fix="pass one of the named shapes to --shape (README: Study shapes).")
+    return SHAPES[shape]
+
+
+def _sections(shape: Shape, has_segments: bool) -> dict:
+    """Which report sections the shape's inputs allow (True) or must be skipped (False)."""
+    survey = shape.survey
+    return {
+        "inventory": True,
+        "nps": survey and shape.outcome == "nps",
+        "segments": survey and has_segments,
+        "drivers": survey and shape.outcome != "none",
+        "events": shape.events,
+        "declared_journeys": survey and shape.journeys != "none",
+        "journey_ratings": survey and shape.journeys == "rated",
+        "journey_comparison": survey and shape.outcome != "none"
+                              and (shape.journeys != "none" or shape.events),
+    }
+
+
+def _driver_truth(effects: dict, units: str, outcome: str, kind: str) -> dict:
+    """Planted driver effects with signs; the top three by size; the negative ones."""
+    by_size = sorted(effects, key=lambda t: (-abs(effects[t]), t))
+    return {
+        "outcome": outcome,
+        "kind": kind,
+        "units": units,
+        "effects": dict(effects),
+        "sign": {t: int(np.sign(b)) for t, b in effects.items()},
+        "top": by_size[:3],
+        "negative": [t for t in by_size if effects[t] < 0],
+        "null": [t for t in by_size if abs(effects[t]) < 0.1],
+    }
+
+
+def _world(shape: Shape):
+    if shape.world == "airline":
+        return AIRLINE_ITEMS, AIRLINE_SEGMENTS, {}
+    items = dict(INSURER_ITEMS)
+    if not shape.negative_driver:
+        items["cross_sell"] = items["cross_sell"][:4] + (0.0,) + items["cross_sell"][5:]
+    segs = INSURER_SEGMENTS if shape.segments != "none" else {}
+    return items, segs, INSURER_JOURNEYS if shape.journeys != "none" else {}
+
+
+def _survey_shape(shape: Shape, n: int, seed: int) -> tuple[dict, dict, dict]:
+    """A survey-only study of ``shape`` (``airline`` or ``insurer`` world): tables and truth.
+
+    The latent-variable model: touchpoint experience ``z_t = sqrt(halo) h + sqrt(rho) q_stage +
+    sqrt(1 - halo - rho) e_t``; rating ``r_t = clip(round(mid + spread (m_t + z_t)))`` on the
+    shape's scale (``mid`` the scale's middle, ``spread`` a quarter of its range). The outcome's
+    latent is ``eta = sum_t beta_t (r_t - c_t) a_t + sum_s effect_s + journey_effect sum_j u_j``
+    (``a_t`` = rated, ``c_t`` the mean rating among those who rated ``t``), turned into the
+    outcome's kind (logistic noise for binary and ordinal, so ``beta_t`` is a log-odds effect).
+    """
+    rng = np.random.default_rng(seed)
+    items, segments, journeys = _world(shape)
+    tps = list(items)
+    lo, hi = shape.scale
+    mid, spread = (lo + hi) / 2.0, (hi - lo) / 4.0
+    stages = list(dict.fromkeys(v[2] for v in items.values()))
+    stage_idx = np.array([stages.index(v[2]) for v in items.values()])
+
+    seg_idx = {}
+    for col, values in segments.items():
+        seg_idx[col] = _choice(rng, [s for s, _ in values.values()], n)
+    halo = rng.normal(size=n)
+    quality = rng.normal(size=(n, len(stages)))
+    own = rng.normal(size=(n, len(tps)))
+    z = (math.sqrt(SHAPE_HALO) * halo[:, None] + math.sqrt(SHAPE_RHO) * quality[:, stage_idx]
+         + math.sqrt(1.0 - SHAPE_HALO - SHAPE_RHO) * own)
+    m = np.array([v[5] for v in items.values()])
+    ratings = np.clip(np.round(mid + spread * (m + z)), lo, hi)
+
+    # not applicable / blank
+    na = np.zeros((n, len(tps)), dtype=bool)
+    blank = np.zeros_like(na)
+    na_code = 0 if shape.world == "airline" else (99 if hi > 5 else 9)
+    claim = None
+    if shape.na == "rare":
+        cols = [tps.index(t) for t in AIRLINE_RARE_NA]
+        group = rng.random(n) < SHAPE_RARE_NA
+        single = rng.random((n, len(cols))) < SHAPE_SINGLE_NA
+        na[:, cols] = group[:, None] | single
+    elif shape.na == "structural":
+        claim = rng.random(n) < INSURER_CLAIM_RATE
+        cols = [tps.index(t) for t in INSURER_CLAIM]
+        na[:, cols] = ~claim[:, None]
+        blank = ~na & (rng.random(na.shape) < SHAPE_BLANKS)
+    rated = ~na & ~blank
+    centers = np.array([ratings[rated[:, k], k].mean() for k in range(len(tps))])
+
+    beta = np.array([v[4] for v in items.values()])
+    tp_part = (np.where(rated, ratings - centers, 0.0)) @ beta
+    seg_part = np.zeros(n)
+    for col, values in segments.items():
+        seg_part += np.array([e for _, e in values.values()])[seg_idx[col]]
+    # journey-level experience: adds to the outcome only when the survey rates journeys directly
+    j_names = list(journeys)
+    extra = rng.normal(size=(n, len(j_names)))
+    j_had = np.zeros((n, len(j_names)), dtype=bool)
+    j_ratings = np.full((n, len(j_names)), np.nan)
+    journey_effect = SHAPE_JOURNEY_EFFECT if shape.journeys == "rated" else 0.0
+    for k, j in enumerate(j_names):
+        cols = [tps.index(t) for t in journeys[j][1]]
+        j_had[:, k] = (~na[:, cols]).any(axis=1)
+        if shape.journeys == "rated":
+            obs = ~na[:, cols]
+            mean = (ratings[:, cols] * obs).sum(axis=1) / np.maximum(obs.sum(axis=1), 1)
+            raw = (mean + SHAPE_JOURNEY_RATING["u_weight"] * spread * extra[:, k]
+                   + rng.normal(0.0, SHAPE_JOURNEY_RATING["noise_sd"], n))
+            j_ratings[:, k] = np.where(j_had[:, k], np.clip(np.round(raw), lo, hi), np.nan)
+    j_part = journey_effect * (extra * j_had).sum(axis=1)
+    eta = tp_part + seg_part + j_part
+
+    kind = shape.outcome.replace("-text", "")
+    spec = SHAPE_OUTCOMES[kind]
+    if kind == "binary":
+        spec = dict(spec, intercept=AIRLINE_INTERCEPT if shape.world == "airline"
+                    else spec["intercept"])
+        y = (spec["intercept"] + eta + rng.logistic(size=n) > 0).astype(int)
+        units = "log-odds per rating point"
+    elif kind == "ordinal":
+        y = 1 + (eta[:, None] + rng.logistic(size=n)[:, None] > np.array(spec["cuts"])).sum(1)
+        units = "log-odds (proportional odds) per rating point"
+    elif kind == "continuous":
+        y = np.round(spec["intercept"] + spec["units"] * eta
+                     + rng.normal(0.0, spec["noise_sd"], n), 2)
+        units = "index points per rating point"
+    else:
+        y = np.clip(np.round(spec["intercept"] + eta + rng.normal(0.0, spec["noise_sd"], n)),
+                    0, 10)
+        units = "points (0-10) per rating point"
+    scale_units = spec.get("units", 1.0)
+
+    weight = None
+    if shape.weights:
+        region = seg_idx["region"]
+        pop = np.array([INSURER_POPULATION[r] for r in segments["region"]])
+        share = np.bincount(region, minlength=pop.size) / n
+        w = pop[region] / share[region]
+        weight = np.round(w / w.mean(), 4)
+
+    # tables ---------------------------------------------------------------------------------
+    airline = shape.world == "airline"
+    id_col = "id" if airline else "respondent_id"
+    survey = {id_col: np.arange(1, n + 1) if airline else _ids("R", np.arange(1, n + 1))}
+    for col, values in segments.items():
+        survey[col] = np.array(list(values), dtype=object)[seg_idx[col]]
+    if weight is not None:
+        survey["weight"] = weight
+    coded = np.where(na, na_code, ratings)
+    coded[blank] = np.nan
+    for k, tp in enumerate(tps):
+        survey[items[tp][0]] = coded[:, k]
+    for k, j in enumerate(j_names):
+        if shape.journeys == "rated":
+            survey[f"q_j_{j}"] = np.nan_to_num(j_ratings[:, k], nan=na_code)
+    if airline:
+        out_col, out_label = "satisfaction", "Satisfied with the flight"
+    else:
+        out_col, out_label = {
+            "binary": ("renewed", "Renewed the policy"),
+            "ordinal": ("overall_satisfaction", "Overall satisfaction"),
+            "continuous": ("loyalty_index", "Loyalty index"),
+            "nps": ("recommend", "Likelihood to recommend"),
+        }[kind]
+    if shape.outcome == "binary-text":
+        survey[out_col] = np.where(y == 1, BINARY_TEXT[0], BINARY_TEXT[1]).astype(object)
+    elif shape.outcome == "ordinal-text":
+        survey[out_col] = np.array(ORDINAL_LABELS, dtype=object)[y - 1]
+    else:
+        survey[out_col] = y
+    survey = pd.DataFrame(survey)
+
+    catalog = pd.DataFrame([{"touchpoint": tp, "label": v[1], "stage": v[2], "channel": v[3]}
+                            for tp, v in items.items()])
+
+    # config ---------------------------------------------------------------------------------
+    out_name = {"binary": "satisfied" if airline else "renewed", "ordinal": "osat",
+                "continuous": "loyalty", "nps": "ltr"}[kind]
+    outcome_cfg = {"column": out_col, "kind": kind, "label": out_label}
+    if kind == "ordinal":
+        outcome_cfg["scale"] = [1, 5]
+    if shape.outcome == "binary-text":
+        outcome_cfg["positive"] = [BINARY_TEXT[0]]
+    if shape.outcome == "ordinal-text":
+        outcome_cfg["values"] = {label: k + 1 for k, label in enumerate(ORDINAL_LABELS)}
+    config = {
+        "name": None,
+        "client": ("Skyways (synthetic)" if airline else "Harbour Insurance (synthetic)"),
+        "seed": int(seed),
+        "min_base": 30,
+        "tables": {"survey": {"path": "survey.csv", "id": id_col}},
+        "stages": stages,
+        "rating_scale": [int(lo), int(hi)],
+        "na_codes": [na_code] if shape.na != "none" else [],
+    }
+    if airline:   # the catalog lives in study.yaml
+        config["touchpoints"] = {tp: {"column": v[0], "label": v[1], "stage": v[2],
+                                      "channel": v[3]} for tp, v in items.items()}
+    else:         # the catalog is a table; study.yaml maps the columns
+        config["tables"]["touchpoints"] = {"path": "touchpoints.csv", "id": "touchpoint"}
+        config["touchpoints"] = {tp: {"column": v[0]} for tp, v in items.items()}
+    if not config["na_codes"]:
+        del config["na_codes"]
+    config["outcomes"] = {out_name: outcome_cfg}
+    if segments:
+        config["segments"] = list(segments)
+    if weight is not None:
+        config["weight"] = "weight"
+    if journeys:
+        declared = {}
+        for j, (label, members) in journeys.items():
+            declared[j] = {"label": label, "touchpoints": list(members)}
+            if shape.journeys == "rated":
+                declared[j]["rating"] = f"q_j_{j}"
+        config["journeys"] = {"declared": declared}
+
+    # truth ----------------------------------------------------------------------------------
+    r4 = lambda x: round(float(x), 4)  # noqa: E731
+    effects = {tp: r4(scale_units * b) for tp, b in zip(tps, beta)}
+    var = {"touchpoints": float(np.var(tp_part)), "segments": float(np.var(seg_part)),
+           "journeys": float(np.var(j_part))}
+    total = sum(var.values())
+    na_any = na[:, [tps.index(t) for t in AIRLINE_RARE_NA]] if shape.na == "rare" else None
+    truth = {
+        "shape": shape.name,
+        "options": shape.options(),
+        "seed": int(seed),
+        "respondents": int(n),
+        "main_outcome": out_name,
+        "outcome": {"name": out_name, "column": out_col, "kind": kind,
+                    "stored_as": "text" if shape.outcome.endswith("-text") else "numbers",
+                    "model": {k: v for k, v in spec.items()},
+                    "mean": r4(np.mean(y))},
+        "drivers": _driver_truth(effects, units, out_name, kind),
+        "touchpoint_centers": {tp: r4(c) for tp, c in zip(tps, centers)},
+        "touchpoint_means_sd": {tp: float(v[5]) for tp, v in items.items()},
+        "segment_effects": {col: {v: r4(scale_units * e) for v, (_, e) in values.items()}
+                            for col, values in segments.items()},
+        "segment_shares": {col: {v: s for v, (s, _) in values.items()}
+                           for col, values in segments.items()},
+        "variance_shares": {k: r4(v / total) for k, v in var.items()},
+        "journey_effect": r4(scale_units * journey_effect),
+        "journeys": {j: list(v[1]) for j, v in journeys.items()},
+        "na": {
+            "kind": shape.na,
+            "code": na_code if shape.na != "none" else None,
+            "rates": {tp: r4(na[:, k].mean()) for k, tp in enumerate(tps)},
+            "blank_rates": {tp: r4(blank[:, k].mean()) for k, tp in enumerate(tps)},
+            "items": (list(AIRLINE_RARE_NA) if shape.na == "rare" else
+                      list(INSURER_CLAIM) if shape.na == "structural" else []),
+            "co_occurrence": (r4(na_any.all(axis=1).sum() / na_any.any(axis=1).sum())
+                              if na_any is not None else None),
+        },
+        "sections": _sections(shape, bool(segments)),
+        "description": _survey_shape.__doc__.split("\n\n")[1].strip().replace("\n    ", " "),
+    }
+    if shape.outcome == "binary-text":
+        truth["outcome"]["codes"] = {BINARY_TEXT[0]: 1, BINARY_TEXT[1]: 0}
+    if shape.outcome == "ordinal-text":
+        truth["outcome"]["codes"] = {label: k + 1 for k, label in enumerate(ORDINAL_LABELS)}
+    if weight is not None:
+        truth["weights"] = {"by": "region", "population_shares": dict(INSURER_POPULATION)}
+    tables = {"survey": survey}
+    if not airline:
+        tables["touchpoints"] = catalog
+    return tables, config, truth
+
+
+def _mobile_shape(shape: Shape, customers: int, seed: int, journey_effect: float,
+                  response_rate: float) -> tuple[dict, dict, dict]:
+    """A shape of the mobile operator's world (the full generator): tables, config and truth."""
+    study = generate(customers=customers, seed=seed, journey_effect=journey_effect,
+                     response_rate=response_rate)
+    config = _study_config(None, seed)
+    truth = dict(study.truth)
+    effects = {tp: TOUCHPOINTS[tp][5] for tp in TOUCHPOINTS}
+    tables = {"touchpoints": study.touchpoints, "events": study.events}
+    if shape.survey:
+        survey = study.survey
+        if shape.journeys == "none":
+            survey = survey.drop(columns=[f"q_j_{j}" for j in JOURNEYS])
+            del config["journeys"]
+        tables.update(survey=survey, outcomes=study.outcomes)
+        truth["main_outcome"] = "ltr"
+        truth["drivers"] = _driver_truth(effects, "LTR points per rating point", "ltr", "nps")
+        truth["segment_effects"] = {"plan": dict(PLAN_EFFECTS), "region": {r: 0.0 for r in REGIONS},
+                                    "tenure": {t: 0.0 for t in TENURES}}
+    else:
+        for key in ("tables", "touchpoints", "outcomes", "segments", "weight", "pii", "journeys",
+                    "rating_scale", "na_codes"):
+            config.pop(key, None)
+        config["tables"] = {
+            "touchpoints": _study_config(None, seed)["tables"]["touchpoints"],
+            "events": {k: v for k, v in _study_config(None, seed)["tables"]["events"].items()
+                       if k not in ("rating", "rating_scale")}}
+        tables["events"] = study.events.drop(columns=["rating"])
+        keep = ("seed", "customers", "reach", "journey_probabilities",
+                "second_support_probability", "touchpoint_journey")
+        truth = {k: truth[k] for k in keep}
+        truth["main_outcome"] = None
+    tables["truth_journeys"] = study.journeys_truth
+    truth = {"shape": shape.name, "options": shape.options(), **truth,
+             "sections": _sections(shape, shape.survey and shape.segments != "none")}
+    return tables, config, truth
+
+
+def shape_files(shape, customers: int = 1500, seed: int = 20261122, name: str = "study",
+                journey_effect: float = 0.8, response_rate: float = 0.8) -> dict[str, str]:
+    """The text of every file of a study of the given shape.
+
+    Parameters
+    ----------
+    shape : str or Shape
+        A name from :data:`SHAPES`.
+    customers : int, default 1500
+        Customers of the mobile world (of whom ``response_rate`` answer the survey), or
+        respondents of the survey-only worlds.
+    seed : int
+        Seed of every draw.
+    name : str
+        The study's name in ``study.yaml``.
+    journey_effect, response_rate : float
+        As in :func:`generate` (mobile world only).
+
+    Returns
+    -------
+    dict
+        File name -> text; identical arguments give identical texts.
+    """
+    shape = _shape(shape)
+    _check_args(customers, response_rate)
+    if shape.name == "sample":
+        study = generate(customers=customers, seed=seed, journey_effect=journey_effect,
+                         response_rate=response_rate)
+        return _file_texts(study, name, journey_effect)
+    if shape.world == "mobile":
+        tables, config, truth = _mobile_shape(shape, int(customers), seed, journey_effect,
+                                              response_rate)
+    else:
+        tables, config, truth = _survey_shape(shape, int(customers), seed)
+    config["name"] = name
+    head = (f"# A synthetic study of shape '{shape.name}' written by cx_helpers.synth: "
+            f"{shape.summary}.\n# truth.json holds the planted effects. See data/README.md for "
+            "the format.\n")
+    import yaml
+
+    texts = {"study.yaml": head + yaml.safe_dump(config, sort_keys=False,
+                                                 default_flow_style=None, width=100,
+                                                 allow_unicode=True)}
+    for key, df in tables.items():
+        df = df.copy()
+        for col in df.columns:
+            if col in ("timestamp", "start", "end"):
+                df[col] = _iso_series(df[col])
+            elif col == "weight":
+                df[col] = df[col].map("{:.4f}".format)
+            elif df[col].dtype.kind == "f":
+                v = df[col].to_numpy()
+                whole = np.isnan(v) | (v == np.round(v))
+                df[col] = _int_text(v) if whole.all() else df[col].map("{:.2f}".format)
+        texts[f"{key}.csv"] = _csv_text(df)
+    texts["truth.json"] = json.dumps(truth, indent=2) + "\n"
+    return texts

@@ -1,0 +1,351 @@
+"""The matrix of study shapes: each named shape of ``cx synth --shape`` writes what its
+``truth.json`` says, validates, and (slow) runs end to end into a complete report that recovers
+the planted drivers with their signs and says in one line what it skips and why.
+
+The expectations come from ``truth.json`` (``sections``, ``drivers``, ``na``, ``outcome``), never
+from a list written by hand per shape.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+import yaml
+from statsmodels.miscmodels.ordinal_model import OrderedModel
+
+from conftest import FAST, ROOT, cx
+from cx_helpers import load_study, synth
+from cx_helpers.cli import main
+
+SEED = 20261123
+N = 1500                                                   # respondents (customers: mobile world)
+SHAPES = [name for name in synth.SHAPES if name != "sample"]
+SURVEY_SHAPES = [name for name in SHAPES if synth.SHAPES[name].world != "mobile"]
+TEXT_SHAPES = [name for name in SHAPES if synth.SHAPES[name].outcome.endswith("-text")]
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    """Write each shape once per module: ``written(shape) -> (folder, truth)``."""
+    base = tmp_path_factory.mktemp("shapes")
+    cache = {}
+
+    def get(shape):
+        if shape not in cache:
+            out = synth.write_study(base / shape, customers=N, seed=SEED, shape=shape)
+            cache[shape] = out, json.loads((out / "truth.json").read_text())
+        return cache[shape]
+
+    return get
+
+
+def _raw(folder, name="survey.csv"):
+    return pd.read_csv(folder / name, dtype=str, keep_default_na=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# fast: the generator writes what truth.json says
+
+
+def test_every_shape_is_documented_in_the_readme():
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Study shapes", 1)[1].split("\n## ", 1)[0]
+    for name, shape in synth.SHAPES.items():
+        assert f"`{name}`" in section, name
+    assert "--shape" in section
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_shape_validates_and_its_sections_follow_its_inputs(shape, written, capsys):
+    folder, truth = written(shape)
+    assert main(["validate", str(folder)]) == 0
+    assert "valid" in capsys.readouterr().out
+    study = load_study(folder)
+    sections = truth["sections"]
+    has_survey = len(study.respondents) > 0
+    assert truth["options"] == synth.SHAPES[shape].options()
+    assert sections["nps"] == any(o.kind == "nps" for o in study.outcome_specs.values())
+    assert sections["events"] == (study.events is not None)
+    assert sections["segments"] == (has_survey and bool(study.segments))
+    assert sections["declared_journeys"] == bool(study.journeys)
+    assert sections["journey_ratings"] == (study.journey_ratings.shape[1] > 0)
+    assert sections["drivers"] == (has_survey and bool(study.outcome_specs))
+    assert sections["journey_comparison"] == (sections["drivers"] and (
+        bool(study.journeys) or study.events is not None))
+    if truth["main_outcome"] is not None:
+        # the main outcome is the study's first: the notebooks' default
+        first = next(iter(study.outcome_specs.values()))
+        assert first.name == truth["main_outcome"] == truth["drivers"]["outcome"]
+        assert set(truth["drivers"]["effects"]) == set(study.rated_touchpoints)
+    if shape in SURVEY_SHAPES:
+        assert len(study.respondents) == truth["respondents"] == N
+        assert first.kind == truth["outcome"]["kind"]
+        assert study.has_weight == synth.SHAPES[shape].weights
+
+
+@pytest.mark.parametrize("shape", SURVEY_SHAPES)
+def test_not_applicable_codes_as_planted(shape, written):
+    folder, truth = written(shape)
+    config_na = truth["na"]
+    raw = _raw(folder)
+    study = load_study(folder)
+    cols = study.catalog.set_index("touchpoint")["column"]
+    code = config_na["code"]
+    masks = {}
+    for tp in study.rated_touchpoints:
+        text = raw[cols[tp]]
+        na = (text == str(code)).to_numpy() if code is not None else np.zeros(len(raw), bool)
+        blank = (text == "").to_numpy()
+        masks[tp] = na
+        assert round(na.mean(), 4) == config_na["rates"][tp], tp
+        assert round(blank.mean(), 4) == config_na["blank_rates"][tp], tp
+        # not applicable is missing, never a low score
+        assert np.array_equal(study.ratings[tp].isna().to_numpy(), na | blank), tp
+    items = config_na["items"]
+    others = [tp for tp in masks if tp not in items]
+    assert all(not masks[tp].any() for tp in others)
+    if config_na["kind"] == "none":
+        assert items == [] and all(v == 0 for v in config_na["blank_rates"].values())
+        assert not (raw[cols.to_numpy()] == "").any().any()
+    elif config_na["kind"] == "rare":
+        stacked = np.column_stack([masks[tp] for tp in items])
+        assert all(0.015 < masks[tp].mean() < 0.07 for tp in items)
+        co = stacked.all(axis=1).sum() / stacked.any(axis=1).sum()
+        assert round(co, 4) == config_na["co_occurrence"] and co > 0.5   # the same respondents
+    else:   # structural: a whole group applies to some respondents only
+        first = masks[items[0]]
+        assert all(np.array_equal(masks[tp], first) for tp in items)
+        assert 0.4 < first.mean() < 0.7
+
+
+@pytest.mark.parametrize("shape", TEXT_SHAPES)
+def test_text_coded_outcome_maps_to_its_values(shape, written):
+    folder, truth = written(shape)
+    out = truth["outcome"]
+    codes = out["codes"]
+    raw = _raw(folder)[out["column"]]
+    assert set(raw.unique()) == set(codes)
+    loaded = load_study(folder).respondents[out["name"]].to_numpy(dtype=float)
+    assert np.array_equal(loaded, raw.map(codes).to_numpy(dtype=float))
+    assert round(loaded.mean(), 4) == out["mean"]
+
+
+def _design(folder, truth):
+    """Drivers as planted, (r_t - c_t) * rated_t, plus segment dummies (reference: effect 0)."""
+    study = load_study(folder)
+    tps = list(truth["drivers"]["effects"])
+    r = study.ratings[tps]
+    centers = pd.Series(truth["touchpoint_centers"])[tps]
+    x = (r - centers).fillna(0.0)
+    for col, effects in truth["segment_effects"].items():
+        ref = min(effects, key=lambda v: abs(effects[v]))
+        for value in effects:
+            if value != ref:
+                x[f"{col}={value}"] = (study.respondents[col] == value).astype(float)
+    y = study.respondents[truth["main_outcome"]].to_numpy(dtype=float)
+    return x.astype(float), y, tps
+
+
+@pytest.mark.parametrize("shape", SURVEY_SHAPES)
+def test_an_independent_fit_recovers_the_planted_effects(shape, written):
+    folder, truth = written(shape)
+    x, y, tps = _design(folder, truth)
+    kind = truth["outcome"]["kind"]
+    if kind == "ordinal":
+        fit = OrderedModel(y, x, distr="logit").fit(method="bfgs", disp=False, maxiter=500)
+    elif kind == "binary":
+        fit = sm.Logit(y, sm.add_constant(x)).fit(disp=False)
+    else:
+        fit = sm.OLS(y, sm.add_constant(x)).fit()
+    est, se, low, high = fit.params, fit.bse, fit.conf_int()[0], fit.conf_int()[1]
+    beta = pd.Series(truth["drivers"]["effects"])[tps]
+    assert np.corrcoef(est[tps], beta)[0, 1] > 0.8
+    if synth.SHAPES[shape].journeys != "rated":     # else the journey experience is omitted
+        assert ((est[tps] - beta).abs() < 4 * se[tps]).all(), (est[tps] - beta) / se[tps]
+    for tp in tps:
+        if abs(beta[tp]) >= 0.2 * (5.0 if kind == "continuous" else 1.0):
+            assert np.sign(est[tp]) == truth["drivers"]["sign"][tp], tp
+    for tp in truth["drivers"]["negative"]:
+        assert high[tp] < 0, tp
+    assert len(truth["drivers"]["negative"]) == int(synth.SHAPES[shape].negative_driver)
+    for col, effects in truth["segment_effects"].items():
+        for value, effect in effects.items():
+            key = f"{col}={value}"
+            if key in est:
+                assert low[key] - 0.1 < effect < high[key] + 0.1, key
+    if synth.SHAPES[shape].segments == "driving":
+        seg = [c for c in x.columns if "=" in c]
+        tp_part = x[tps].to_numpy() @ est[tps].to_numpy()
+        seg_part = x[seg].to_numpy() @ est[seg].to_numpy()
+        assert seg_part.var() > tp_part.var()         # segments carry most of what is explained
+        biggest = max(abs(e) for v in truth["segment_effects"].values() for e in v.values())
+        assert biggest > 2 * max(abs(b) for b in beta) * x[tps].std().max()
+
+
+def test_mobile_shapes_reuse_the_sample_world(written):
+    folder, truth = written("nps-events")
+    header = _raw(folder).columns
+    assert not any(c.startswith("q_j_") for c in header)
+    assert "journeys" not in yaml.safe_load((folder / "study.yaml").read_text())
+    assert truth["drivers"]["effects"] == {tp: v[5] for tp, v in synth.TOUCHPOINTS.items()}
+    assert truth["drivers"]["negative"] == []
+    folder, truth = written("events-only")
+    assert not (folder / "survey.csv").exists() and not (folder / "outcomes.csv").exists()
+    study = load_study(folder)
+    assert len(study.respondents) == 0 and truth["main_outcome"] is None
+    journeys = pd.read_csv(folder / "truth_journeys.csv")
+    assert journeys["n_events"].sum() == len(study.events)
+    assert study.events["customer"].nunique() == truth["customers"] == N
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_same_seed_same_files_other_seed_other_files(shape):
+    a = synth.shape_files(shape, customers=300, seed=3)
+    assert a == synth.shape_files(shape, customers=300, seed=3)
+    b = synth.shape_files(shape, customers=300, seed=4)
+    data = "survey.csv" if synth.SHAPES[shape].survey else "events.csv"
+    assert a[data] != b[data]
+
+
+def test_cli_writes_a_shape_and_refuses_an_unknown_one(tmp_path, capsys):
+    assert main(["synth", "--out", str(tmp_path / "air"), "--shape", "airline",
+                 "--customers", "200", "--seed", "2"]) == 0
+    assert "shape 'airline'" in capsys.readouterr().out
+    truth = json.loads((tmp_path / "air" / "truth.json").read_text())
+    assert truth["shape"] == "airline" and truth["respondents"] == 200
+    assert (tmp_path / "air" / "survey.csv").read_text() == \
+        synth.shape_files("airline", customers=200, seed=2, name="air")["survey.csv"]
+    with pytest.raises(SystemExit) as exc:
+        main(["synth", "--out", str(tmp_path / "x"), "--shape", "nope"])
+    assert exc.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------------------
+# slow: every shape runs end to end
+
+# How each report section shows in a run: the tables it writes (any of them) and, when skipped,
+# the words its one-line "skipped because" names.
+SECTION_TABLES = {
+    "inventory": ["inventory.csv"],
+    "nps": ["nps.csv"],
+    "segments": ["nps_by_segment.csv", "outcome_by_segment.csv", "segments.csv"],
+    "drivers": ["driver_models.csv", "importance.csv"],
+    "events": ["journeys.csv"],
+    "declared_journeys": ["journey_scoring.csv"],
+    "journey_ratings": ["journey_scoring.csv"],
+    "journey_comparison": ["journey_vs_touchpoint.csv"],
+}
+SECTION_WORDS = {
+    "nps": r"(0-10|recommend|Net Promoter|NPS)",
+    "segments": r"segment",
+    "drivers": r"(survey|outcome|driver)",
+    "events": r"(event|interaction log)",
+    "declared_journeys": r"journey",
+    "journey_ratings": r"(direct|rating|rated)",
+    "journey_comparison": r"journey",
+}
+SKIP = r"(skip|no |not |without|none)"
+
+
+@pytest.fixture(scope="module", params=SHAPES)
+def shape_run(request, tmp_path_factory):
+    """One ``cx run`` per shape (small bootstrap), shared by every end-to-end assertion."""
+    shape = request.param
+    base = tmp_path_factory.mktemp(f"run-{shape}")
+    study = synth.write_study(base / shape, customers=N, seed=SEED, shape=shape)
+    start = time.perf_counter()
+    res = cx("run", study, "--out", base / "run", "--quiet", *FAST)
+    seconds = time.perf_counter() - start
+    return {"shape": shape, "truth": json.loads((study / "truth.json").read_text()),
+            "run": base / "run", "result": res, "seconds": seconds}
+
+
+def _failed_cells(run):
+    failures = []
+    for path in sorted((run / "notebooks").glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        for k, cell in enumerate(nb.cells):
+            for out in cell.get("outputs", []):
+                if out.get("output_type") == "error":
+                    failures.append(f"{path.name} cell {k}: {out['ename']}: {out['evalue']}")
+    return failures
+
+
+def _report_text(run):
+    html = (run / "report.html").read_text()
+    text = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
+    text = re.sub(r"data:image/[^\"']+", " ", text)
+    return re.sub(r"[ \t]+", " ", re.sub(r"<[^>]+>", "\n", text))
+
+
+@pytest.mark.slow
+def test_run_completes_with_no_failed_cell(shape_run):
+    res, run = shape_run["result"], shape_run["run"]
+    failed = _failed_cells(run) if (run / "notebooks").is_dir() else []
+    assert res.returncode == 0 and not failed, (res.stderr[-2000:], failed)
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["status"] == "ok" and (run / "report.html").is_file()
+    assert "Traceback" not in _report_text(run)
+
+
+@pytest.mark.slow
+def test_report_has_every_allowed_section_and_says_what_it_skips(shape_run):
+    run, truth = shape_run["run"], shape_run["truth"]
+    assert (run / "report.html").is_file(), shape_run["result"].stderr[-2000:]
+    tables = {p.name for p in (run / "tables").glob("*.csv")}
+    lines = [ln.strip() for ln in _report_text(run).splitlines() if ln.strip()]
+    problems = []
+    for section, allowed in truth["sections"].items():
+        written_tables = [t for t in SECTION_TABLES[section] if t in tables]
+        if allowed and not written_tables:
+            problems.append(f"{section}: allowed by the inputs but none of "
+                            f"{SECTION_TABLES[section]} was written")
+        if not allowed:
+            if section in ("nps", "events") and written_tables:
+                problems.append(f"{section}: not allowed by the inputs, yet {written_tables} "
+                                "was written")
+            said = [ln for ln in lines if re.search(SKIP, ln, re.I)
+                    and re.search(SECTION_WORDS[section], ln, re.I)]
+            if not said:
+                problems.append(f"{section}: skipped without a line saying so")
+    assert not problems, problems
+
+
+@pytest.mark.slow
+def test_planted_drivers_are_recovered_with_their_signs(shape_run):
+    run, truth = shape_run["run"], shape_run["truth"]
+    drivers = truth.get("drivers")
+    if drivers is None:
+        pytest.skip(f"shape {shape_run['shape']} has no survey, so no drivers to recover")
+    imp = pd.read_csv(run / "tables" / "importance.csv")
+    imp = imp[(imp["outcome"] == drivers["outcome"]) & (imp["level"] == "driver")]
+    assert len(imp), f"no driver-level importance for {drivers['outcome']}"
+    problems = []
+    for method, rows in imp.groupby("method"):
+        ranks = rows.set_index("driver")["rank"]
+        for tp in drivers["top"]:
+            if not ranks.get(tp, np.inf) <= 5:
+                problems.append(f"{method}: planted top driver {tp} ranks {ranks.get(tp)}")
+        if "sign" in rows:
+            signs = rows.set_index("driver")["sign"]
+            for tp in drivers["negative"]:
+                if signs.get(tp) != -1:
+                    problems.append(f"{method}: negative driver {tp} has sign {signs.get(tp)}")
+        else:
+            problems.append("importance.csv has no sign column")
+    coef = pd.read_csv(run / "tables" / "driver_coefficients.csv")
+    coef = coef[coef["outcome"] == drivers["outcome"]].set_index("driver")["coef"]
+    for tp, sign in drivers["sign"].items():
+        big = abs(drivers["effects"][tp]) >= 0.25 * (5.0 if drivers["kind"] == "continuous"
+                                                      else 1.0)
+        if (big or tp in drivers["negative"]) and np.sign(coef.get(tp, np.nan)) != sign:
+            problems.append(f"coefficient of {tp}: {coef.get(tp)}, planted sign {sign}")
+    assert not problems, problems
