@@ -23,9 +23,10 @@ periods of the same series (same measure, step and group): an exact two-sided bi
 (the method of :func:`scipy.stats.binomtest`) of ``x`` successes in ``n`` at that pooled rate,
 with Holm's correction over the periods of the series (:func:`holm`); ``stands_out`` is true when the adjusted
 p-value is under ``alpha``, and ``direction`` says whether the period is below or above the
-others. As with a control chart's revised limits, periods that stand out are then left out of
-the baselines of the others and the tests repeated until the flags settle, so a long incident
-does not pull the baseline towards itself. Suppressed periods are not tested.
+others. As with a control chart's revised limits, the period that stands out most is then left
+out of the baselines of the others and the tests repeated, one period at a time, until no
+further period stands out, so a long incident does not pull the baseline towards itself.
+Suppressed periods are not tested.
 """
 
 from __future__ import annotations
@@ -210,11 +211,16 @@ def holm(p) -> np.ndarray:
     return out
 
 
-def _series_tests(n, x, shown, alpha, max_rounds=10):
-    """Baselines, p-values and Holm-adjusted p-values of one series (numpy arrays)."""
+def _series_tests(n, x, shown, alpha):
+    """Baselines, p-values and Holm-adjusted p-values of one series (numpy arrays).
+
+    Revised limits, one period at a time: the period that stands out most (smallest p) is left
+    out of the others' baselines and the tests repeated, until no further period stands out (a
+    period left out that no longer stands out is taken back).
+    """
     k = len(n)
     excluded = np.zeros(k, bool)
-    for _ in range(max_rounds):
+    for _ in range(k + 1):
         pool_n = np.where(excluded, 0.0, n)
         pool_x = np.where(excluded, 0.0, x)
         other_n = pool_n.sum() - pool_n
@@ -228,9 +234,14 @@ def _series_tests(n, x, shown, alpha, max_rounds=10):
         if test.any():
             adj[test] = holm(p[test])
         flagged = np.nan_to_num(adj, nan=1.0) < alpha
-        if (flagged == excluded).all() or flagged.all() or (~shown | flagged).all():
+        new = flagged & ~excluded
+        if not new.any():
             break
-        excluded = flagged
+        nxt = excluded & flagged
+        nxt[np.flatnonzero(new)[np.argmin(p[new])]] = True
+        if nxt.sum() >= test.sum():                  # keep at least one period as a baseline
+            break
+        excluded = nxt
     return np.where(test, base, np.nan), p, adj
 
 
@@ -242,10 +253,10 @@ def standouts(rates: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     suppressed periods included); an exact two-sided binomial test (:func:`binom_p`) asks
     whether the period's ``x`` in ``n`` could come from that baseline, and Holm's method
     adjusts the p-values over the tested periods of the series. As with a control chart's
-    revised limits, the periods found to stand out are then left out of the other periods'
-    baselines and the tests repeated, until the set of periods that stand out no longer
-    changes (at most 10 rounds), so that a long incident does not drag the baseline towards
-    itself.
+    revised limits, the period that stands out most is then left out of the other periods'
+    baselines and the tests repeated, one period at a time, until no further period stands
+    out, so that a long incident does not drag the baseline towards itself (nor make the
+    ordinary periods look high).
 
     Returns
     -------
