@@ -17,14 +17,17 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
-from scipy import special
+from scipy import special, stats
 from statsmodels.miscmodels.ordinal_model import OrderedModel
+from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
-from cx_helpers.design import NA_HANDLINGS, design_matrix
+from cx_helpers.design import NA_HANDLINGS, design_matrix, independent_columns, resolve_na
+from cx_helpers.errors import StudyError
 from cx_helpers.importance import relative_importance
 from cx_helpers.study import Study
 
-__all__ = ["DriverModel", "MODEL_FOR_KIND", "QUADRANTS", "collinearity", "driver_model",
+__all__ = ["DriverModel", "MODEL_FOR_KIND", "QUADRANTS", "collinearity", "condition_number",
+           "driver_model",
            "key_drivers", "model_table", "priority_map", "relative_importance",
            "stage_groups"]
 
@@ -33,7 +36,8 @@ MODEL_NAMES = {"ols": "OLS (outcome treated as an interval scale)",
                "ordered_logit": "ordered logit (proportional odds)",
                "logit": "logit (yes/no outcome)"}
 NA_TEXT = {"indicator": "not-applicable ratings kept as missing: each rating centred, set to 0 "
-                        "where missing, with a 'not rated' indicator beside it",
+                        "where missing, with a 'not rated' indicator beside it where enough "
+                        "respondents skipped it",
            "complete": "complete cases only (respondents who rated every driver)",
            "mean": "missing ratings replaced by the driver's mean (shrinks effects)"}
 VIF_LIMIT = 10.0
@@ -86,6 +90,17 @@ class DriverModel:
     coefficients : DataFrame
         A row per driver: ``driver, coef, se, low, high, p`` (plus ``odds_ratio, or_low,
         or_high`` for the logits), in the drivers' order.
+    terms : DataFrame
+        Every term of the model but the intercept (and the cut points of an ordered logit):
+        the drivers, then the "not rated" indicators and the segment controls, with ``kind``
+        (``touchpoint``, ``not rated``, ``segment``) and the columns of ``coefficients``.
+    dropped : dict
+        Who is not in the model and whether they differ: ``outcome_missing`` (respondents
+        without the outcome), ``incomplete`` (left out for a missing rating under
+        ``na="complete"`` or a missing control), ``diff`` (mean outcome of the left-out minus
+        the used, where their outcome is known), ``p`` (Welch's t-test of that difference).
+    notes : list of str
+        What the N/A coding and the rank check merged, dropped or set to the mean.
     fit : dict
         ``r2`` and ``adj_r2`` (OLS) or ``pseudo_r2`` (McFadden; logits), ``aic``, ``bic``.
     collinearity : DataFrame
@@ -113,6 +128,9 @@ class DriverModel:
     warnings: list = field(default_factory=list)
     controls: list = field(default_factory=list)
     result: object = None
+    terms: pd.DataFrame = None
+    dropped: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
 
     def describe(self) -> str:
         """One paragraph stating the model, its fit and its caveats."""
@@ -123,10 +141,33 @@ class DriverModel:
                 f"{controls}, n = {self.n:,}, {fit}, heteroskedasticity-robust errors; "
                 f"{NA_TEXT[self.na]}. Largest VIF {self.collinearity['vif'].max():.1f}, "
                 f"condition number {self.condition_number:.1f}.")
-        return " ".join([text, *self.warnings])
+        return " ".join([text, self.dropped_text(), *self.notes, *self.warnings]).strip()
+
+    def dropped_text(self) -> str:
+        """One sentence: how many respondents were left out and whether they differ."""
+        d = self.dropped or {}
+        miss, inc = d.get("outcome_missing", 0), d.get("incomplete", 0)
+        if not miss and not inc:
+            return "No respondent was left out."
+        parts = []
+        if miss:
+            parts.append(f"{miss:,} without an answer on {self.label}")
+        if inc:
+            why = ("who did not rate every driver" if self.na == "complete"
+                   else "without a value on a control")
+            parts.append(f"{inc:,} {why}")
+        text = f"Left out: {' and '.join(parts)}."
+        if inc and d.get("p") == d.get("p"):
+            from cx_helpers.display import p_text
+            text += (f" Where their {self.label} is known, those left out score {d['diff']:+.2f} "
+                     f"on average compared with those used (Welch test, {p_text(d['p'])})"
+                     + (": they differ, so the model describes the respondents used, not "
+                        "everyone." if d["p"] < 0.05 else ": no clear difference."))
+        return text
 
     def summary(self) -> pd.DataFrame:
         """The model's facts as a one-row tidy table (for ``tables/driver_models.csv``)."""
+        d = self.dropped or {}
         return pd.DataFrame([{
             "outcome": self.outcome, "kind": self.kind, "model": self.model, "na": self.na,
             "n": self.n, "drivers": len(self.coefficients),
@@ -134,14 +175,20 @@ class DriverModel:
             "r2": self.fit.get("r2", np.nan), "adj_r2": self.fit.get("adj_r2", np.nan),
             "pseudo_r2": self.fit.get("pseudo_r2", np.nan), "aic": self.fit["aic"],
             "bic": self.fit["bic"], "max_vif": float(self.collinearity["vif"].max()),
-            "condition_number": self.condition_number, "warnings": " ".join(self.warnings)}])
+            "condition_number": self.condition_number,
+            "n_outcome_missing": int(d.get("outcome_missing", 0)),
+            "n_incomplete": int(d.get("incomplete", 0)),
+            "dropped_diff": d.get("diff", np.nan), "dropped_p": d.get("p", np.nan),
+            "notes": " ".join(self.notes), "warnings": " ".join(self.warnings)}])
 
 
 def collinearity(x: pd.DataFrame, weights=None) -> pd.DataFrame:
     """Variance inflation factors of the columns of a model matrix.
 
     ``VIF_j = 1 / (1 - R_j^2)``, where ``R_j^2`` comes from regressing column ``j`` on the
-    others; computed as the diagonal of the inverse (weighted) correlation matrix.
+    others (with an intercept); computed as the diagonal of the inverse (weighted) correlation
+    matrix. Pass the design actually fitted (ratings, "not rated" indicators and controls):
+    VIF does not depend on centring.
 
     Parameters
     ----------
@@ -156,18 +203,81 @@ def collinearity(x: pd.DataFrame, weights=None) -> pd.DataFrame:
     """
     w = np.ones(len(x)) if weights is None else np.asarray(weights, dtype=float)
     cov = np.cov(x.to_numpy(dtype=float), rowvar=False, aweights=w)
+    cov = np.atleast_2d(cov)
     sd = np.sqrt(np.diag(cov))
     corr = cov / np.outer(sd, sd)
     vif = np.diag(np.linalg.pinv(corr))
     return pd.DataFrame({"driver": list(x.columns), "vif": vif, "r2_others": 1 - 1 / vif})
 
 
-def _condition_number(x: np.ndarray) -> float:
-    """Belsley's condition number: the model matrix (with constant) scaled to unit columns."""
+def condition_number(x: np.ndarray, weights=None) -> float:
+    """Belsley's scaled condition number of a model matrix, intercept included.
+
+    The uncentred model matrix (a column of ones, then ``x``), each column scaled to unit
+    length (rows weighted by the square root of ``weights``), and the ratio of its largest to
+    smallest singular value (Belsley, Kuh and Welsch 1980). Centring would hide collinearity
+    with the intercept, so pass the ratings on their own scale. Over 30 signals harmful
+    collinearity.
+
+    Parameters
+    ----------
+    x : array-like, shape (n, k)
+        Predictors on their own scale, no constant.
+    weights : array-like, optional
+
+    Returns
+    -------
+    float
+    """
+    x = np.asarray(x, dtype=float).reshape(len(x), -1)
     xc = np.column_stack([np.ones(len(x)), x])
+    if weights is not None:
+        xc = xc * np.sqrt(np.asarray(weights, dtype=float))[:, None]
     xs = xc / np.linalg.norm(xc, axis=0)
-    s = np.linalg.svd(xs, compute_uv=False)
-    return float(s[0] / s[-1])
+    sv = np.linalg.svd(xs, compute_uv=False)
+    return float(sv[0] / sv[-1])
+
+
+_condition_number = condition_number
+
+
+def belsley(x: pd.DataFrame, weights=None, limit: float = CONDITION_LIMIT) -> pd.DataFrame:
+    """Belsley's collinearity diagnostics: condition indexes and variance-decomposition shares.
+
+    A high condition index is harmful only where it degrades several coefficients at once:
+    Belsley, Kuh and Welsch flag a dimension whose index exceeds ``limit`` and on which at least
+    two coefficients have more than half of their variance. A dependency of one rating with the
+    intercept alone (a rating scale's level) only blurs the intercept.
+
+    Parameters
+    ----------
+    x : DataFrame
+        The design on its own scale (no constant; it is added), as fitted.
+    weights : array-like, optional
+    limit : float, default CONDITION_LIMIT
+
+    Returns
+    -------
+    DataFrame
+        A row per dimension over ``limit``: ``index`` (condition index) and ``terms`` (the
+        non-intercept terms with a variance share over 0.5, ``;``-separated), largest first.
+    """
+    names = ["(intercept)", *map(str, x.columns)]
+    xc = np.column_stack([np.ones(len(x)), x.to_numpy(dtype=float)])
+    if weights is not None:
+        xc = xc * np.sqrt(np.asarray(weights, dtype=float))[:, None]
+    xs = xc / np.linalg.norm(xc, axis=0)
+    _, sv, vt = np.linalg.svd(xs, full_matrices=False)
+    phi = (vt.T / sv) ** 2                      # [term, dimension]
+    share = phi / phi.sum(axis=1, keepdims=True)
+    rows = []
+    for j in np.argsort(sv):
+        index = sv[0] / sv[j]
+        if index <= limit:
+            continue
+        terms = [names[k] for k in np.flatnonzero(share[:, j] > 0.5) if k > 0]
+        rows.append({"index": float(index), "terms": ";".join(terms)})
+    return pd.DataFrame(rows, columns=["index", "terms"])
 
 
 def _controls(frame: pd.DataFrame, controls) -> pd.DataFrame:
@@ -176,21 +286,58 @@ def _controls(frame: pd.DataFrame, controls) -> pd.DataFrame:
     return pd.concat(parts, axis=1) if parts else pd.DataFrame(index=frame.index)
 
 
-def _collinearity_warnings(table: pd.DataFrame, cond: float) -> list[str]:
+def _collinearity_warnings(table: pd.DataFrame, cond: float, dims=None) -> list[str]:
     out = []
-    high = table[table["vif"] > VIF_LIMIT]
+    kinds = table["kind"] if "kind" in table else pd.Series("touchpoint", index=table.index)
+    high = table[(table["vif"] > VIF_LIMIT) & (kinds == "touchpoint")]
+    harmful = ([] if dims is None else
+               [t for t in dims["terms"] if len(t.split(";")) >= 2])
     if len(high):
         out.append(f"Warning: {', '.join(high['driver'])} "
                    f"{'is' if len(high) == 1 else 'are'} too collinear with the other drivers "
                    f"to separate (VIF over {VIF_LIMIT:g}): their single coefficients are "
                    "unstable; read the relative importances, or group them.")
-    elif cond > CONDITION_LIMIT:
-        out.append(f"Warning: the condition number {cond:.0f} exceeds {CONDITION_LIMIT:g}: some "
-                   "drivers overlap strongly; single coefficients may be unstable.")
+    elif cond > CONDITION_LIMIT and (dims is None or harmful):
+        which = f" ({harmful[0].replace(';', ', ')})" if harmful else ""
+        out.append(f"Warning: the condition number {cond:.0f} exceeds {CONDITION_LIMIT:g} and "
+                   f"several coefficients share the weak dimension{which}: those drivers "
+                   "overlap strongly; their single coefficients may be unstable.")
     return out
 
 
-def driver_model(study: Study, outcome: str, drivers=None, na: str = "indicator", controls=(),
+def _welch(used: np.ndarray, left: np.ndarray) -> tuple[float, float]:
+    """Mean difference (left out minus used) and Welch's t-test p-value; NaN when too few."""
+    used, left = used[~np.isnan(used)], left[~np.isnan(left)]
+    if len(left) < 2 or len(used) < 2:
+        return np.nan, np.nan
+    diff = float(left.mean() - used.mean())
+    if np.var(left) == 0 and np.var(used) == 0:
+        return diff, (1.0 if diff == 0 else 0.0)
+    return diff, float(stats.ttest_ind(left, used, equal_var=False).pvalue)
+
+
+def _fit_error(outcome, model, exc, drivers, na) -> StudyError:
+    """A model failure turned into a message naming the cause and the fix."""
+    text = str(exc)
+    if isinstance(exc, np.linalg.LinAlgError) or "singular" in text.lower():
+        cause = ("its model matrix is singular: some columns are linear combinations of "
+                 "others")
+        fix = ("use na='complete', or drop the touchpoints named in the notes, or fewer "
+               "controls.")
+    elif "separat" in text.lower():
+        cause = ("the outcome is perfectly predicted by some drivers (separation), so some "
+                 "coefficients are infinite")
+        fix = ("drop the touchpoint that predicts it perfectly, merge rare outcome categories, "
+               "or use a linear model (model='ols').")
+    else:
+        cause = f"the fit failed ({type(exc).__name__}: {text})"
+        fix = "use na='complete', fewer drivers or controls, or model='ols'."
+    return StudyError(f"the {MODEL_NAMES.get(model, model)} of '{outcome}' on "
+                      f"{len(drivers)} drivers with na='{na}' could not be fitted: {cause}.",
+                      column=outcome, fix=fix)
+
+
+def driver_model(study: Study, outcome: str, drivers=None, na: str | None = None, controls=(),
                  cov_type: str = "HC3", model: str | None = None) -> DriverModel:
     """Fit the key-driver model the outcome's scale calls for.
 
@@ -201,10 +348,12 @@ def driver_model(study: Study, outcome: str, drivers=None, na: str = "indicator"
         An outcome name of the study.
     drivers : list of str, optional
         Touchpoints (rating columns); default every rated touchpoint.
-    na : {"indicator", "complete", "mean"}, default "indicator"
-        Handling of not-applicable ratings (see :mod:`cx_helpers.design`); stated in the output.
+    na : {"indicator", "complete", "mean"}, optional
+        Handling of not-applicable ratings (see :mod:`cx_helpers.design`); default the study's
+        policy (``study.na``). Stated in the output.
     controls : sequence of str
-        Segment columns held in the model as categorical controls.
+        Segment columns held in the model as categorical controls (their coefficients are in
+        :attr:`DriverModel.terms`).
     cov_type : str, default "HC3"
         Robust covariance for OLS (the logits use the sandwich ``HC0``).
     model : {"ols", "ordered_logit", "logit"}, optional
@@ -216,83 +365,147 @@ def driver_model(study: Study, outcome: str, drivers=None, na: str = "indicator"
 
     Raises
     ------
-    ValueError
-        For an unknown outcome, driver, control, model or ``na``, or too few respondents.
+    StudyError
+        For an unknown outcome, driver, control, model or ``na``, too few respondents, a rating
+        that is a linear combination of others, or a model that cannot be fitted; the message
+        names the cause and the fix.
     """
     if outcome not in study.outcome_specs:
-        raise ValueError(f"'{outcome}' is not an outcome of study '{study.name}'; outcomes: "
-                         f"{', '.join(study.outcome_specs)}.")
+        raise StudyError(f"'{outcome}' is not an outcome of study '{study.name}'.",
+                         column=outcome, expected=f"one of {', '.join(study.outcome_specs)}")
+    na = resolve_na(na, study)
     if na not in NA_HANDLINGS:
-        raise ValueError(f"na must be one of {NA_HANDLINGS}, got {na!r}.")
+        raise StudyError(f"na must be one of {NA_HANDLINGS}, got {na!r}.",
+                         fix="use na='indicator' or na='complete'.")
     spec = study.outcome_specs[outcome]
     model = model or MODEL_FOR_KIND[spec.kind]
     if model not in MODEL_NAMES:
-        raise ValueError(f"model must be one of {', '.join(MODEL_NAMES)}, got {model!r}.")
+        raise StudyError(f"model must be one of {', '.join(MODEL_NAMES)}, got {model!r}.")
     drivers = list(drivers or study.rated_touchpoints)
+    controls = list(controls or ())
     unknown = [d for d in drivers if d not in study.ratings.columns]
     unknown += [c for c in controls if c not in study.segments]
     if unknown:
-        raise ValueError(f"not a rated touchpoint or segment of study '{study.name}': "
-                         f"{', '.join(unknown)}.")
-    frame = study.frame()
-    frame = frame[frame[outcome].notna() & frame[list(controls)].notna().all(axis=1)]
-    x = design_matrix(frame, drivers, na=na)
-    x = x.loc[:, x.std() > 0]
+        raise StudyError(f"not a rated touchpoint or segment of study '{study.name}': "
+                         f"{', '.join(unknown)}.",
+                         fix="pass rated touchpoints as drivers and segments as controls.")
+    full = study.frame()
+    has_y = full[outcome].notna()
+    frame = full[has_y & full[controls].notna().all(axis=1)]
+    w_frame = frame["weight"].to_numpy(dtype=float)
+    x = design_matrix(frame, drivers, na=na, weights=w_frame)
+    notes = list(x.attrs.get("notes", []))
+    centres = dict(x.attrs.get("centres", {}))
+    owners = dict(x.attrs.get("owners", {}))
     ctrl = _controls(frame.loc[x.index], controls)
     exog = x.join(ctrl)
-    if len(exog) < exog.shape[1] + 2:
-        raise ValueError(f"{outcome}: {len(exog)} respondents for {exog.shape[1]} model terms; "
-                         "use fewer drivers, another na handling, or more data.")
-    y = frame.loc[exog.index, outcome].astype(float)
     w = frame.loc[exog.index, "weight"].to_numpy(dtype=float)
     w = w / w.mean()
-    kept = [d for d in drivers if d in exog.columns]
-    if model == "ols":
-        result = sm.WLS(y, sm.add_constant(exog), weights=w).fit(cov_type=cov_type)
-        fit = {"r2": float(result.rsquared), "adj_r2": float(result.rsquared_adj),
-               "aic": float(result.aic), "bic": float(result.bic)}
-    elif model == "logit":
-        result = sm.GLM(y, sm.add_constant(exog), family=sm.families.Binomial(),
-                        var_weights=w).fit(cov_type="HC0")
-        fit = {"pseudo_r2": float(1 - result.llf / result.llnull), "aic": float(result.aic),
-               "bic": float(-2 * result.llf + np.log(len(y)) * len(result.params))}
-    else:
-        codes = pd.Categorical(y, ordered=True)
-        result = _WeightedOrderedModel(codes, exog, weights=w).fit(
-            method="bfgs", maxiter=2000, disp=False, cov_type="HC0")
-        shares = pd.Series(w).groupby(codes.codes).sum() / w.sum()
-        llnull = float(np.sum(w * np.log(shares.loc[codes.codes].to_numpy())))
-        fit = {"pseudo_r2": float(1 - result.llf / llnull), "aic": float(result.aic),
-               "bic": float(result.bic)}
+    ratings = [c for c in exog.columns if c in drivers]
+    kept, aliased = independent_columns(exog, w, protect=ratings)
+    for col, names in aliased.items():
+        notes.append(f"{col} is a linear combination of {', '.join(names) or 'the intercept'} "
+                     "among these respondents: left out of the model.")
+    exog = exog[kept]
+    if len(exog) < exog.shape[1] + 2:
+        raise StudyError(f"{outcome}: {len(exog)} respondents for {exog.shape[1]} model terms.",
+                         column=outcome, fix="use fewer drivers, na='indicator' (keeps "
+                         "respondents with missing ratings), or more data.")
+    y = frame.loc[exog.index, outcome].astype(float)
+    used = full.index.isin(exog.index)
+    left = has_y.to_numpy() & ~used
+    diff, p = _welch(full.loc[used, outcome].to_numpy(dtype=float),
+                     full.loc[left, outcome].to_numpy(dtype=float))
+    dropped = {"outcome_missing": int((~has_y).sum()), "incomplete": int(left.sum()),
+               "diff": diff, "p": p}
+    kept_drivers = [d for d in drivers if d in exog.columns]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", category=PerfectSeparationWarning)
+            result, fit = _fit(model, y, exog, w, cov_type)
+    except (np.linalg.LinAlgError, ValueError, RuntimeError, OverflowError,
+            PerfectSeparationWarning) as exc:
+        raise _fit_error(outcome, model, exc, kept_drivers, na) from None
+    bad = ~np.isfinite(result.params[list(exog.columns)]) | \
+        ~np.isfinite(result.bse[list(exog.columns)])
+    if bad.any():
+        raise _fit_error(outcome, model, ValueError(
+            f"non-finite estimates for {', '.join(bad.index[bad])} (separation or aliasing)"),
+            kept_drivers, na)
     ci = result.conf_int()
-    coefs = pd.DataFrame({"driver": kept,
-                          "coef": result.params[kept].to_numpy(),
-                          "se": result.bse[kept].to_numpy(),
-                          "low": ci.loc[kept].iloc[:, 0].to_numpy(),
-                          "high": ci.loc[kept].iloc[:, 1].to_numpy(),
-                          "p": result.pvalues[kept].to_numpy()})
+    names = list(exog.columns)
+    terms = pd.DataFrame({"driver": names,
+                          "kind": ["touchpoint" if c in drivers else
+                                   "not rated" if c in owners else "segment" for c in names],
+                          "coef": result.params[names].to_numpy(),
+                          "se": result.bse[names].to_numpy(),
+                          "low": ci.loc[names].iloc[:, 0].to_numpy(),
+                          "high": ci.loc[names].iloc[:, 1].to_numpy(),
+                          "p": result.pvalues[names].to_numpy()})
     if model != "ols":
-        coefs["odds_ratio"] = np.exp(coefs["coef"])
-        coefs["or_low"] = np.exp(coefs["low"])
-        coefs["or_high"] = np.exp(coefs["high"])
-    col = collinearity(x[kept], w)
-    cond = _condition_number(x[kept].to_numpy())
-    notes = _collinearity_warnings(col, cond)
+        terms["odds_ratio"] = np.exp(terms["coef"])
+        terms["or_low"] = np.exp(terms["low"])
+        terms["or_high"] = np.exp(terms["high"])
+    coefs = (terms[terms["kind"] == "touchpoint"].drop(columns="kind")
+             .set_index("driver").loc[kept_drivers].reset_index())
+    col = collinearity(exog, w).assign(kind=terms["kind"].to_numpy())
+    raw = exog.copy()
+    for c in raw.columns:                      # the design on the ratings' own scale
+        if c in centres:
+            raw[c] = raw[c] + centres[c]
+    cond = condition_number(raw.to_numpy(), w)
+    dims = belsley(raw, w)
+    notes_w = _collinearity_warnings(col, cond, dims)
+    if cond > CONDITION_LIMIT and not notes_w:
+        notes.append(f"The condition number ({cond:.0f}) exceeds {CONDITION_LIMIT:g} only "
+                     "through dependencies of single terms with the intercept (rating scales' "
+                     "levels, 'not rated' indicators): no two coefficients share a weak "
+                     "dimension (Belsley's variance-decomposition shares), so the touchpoint "
+                     "effects are not blurred by it.")
     if model == "logit":
         events = min(y.sum(), len(y) - y.sum())
         if events < 10 * len(result.params):
-            notes.append(f"Warning: {events:.0f} events for {len(result.params)} terms "
-                            "(under 10 per term): coefficients may be biased away from zero.")
+            notes_w.append(f"Warning: {events:.0f} events for {len(result.params)} terms "
+                           "(under 10 per term): coefficients may be biased away from zero.")
     return DriverModel(outcome=outcome, label=spec.label or outcome, kind=spec.kind, model=model,
                        na=na, n=int(len(y)), coefficients=coefs, fit=fit, collinearity=col,
-                       condition_number=cond, warnings=notes, controls=list(controls),
-                       result=result)
+                       condition_number=cond, warnings=notes_w, controls=controls,
+                       result=result, terms=terms, dropped=dropped, notes=notes)
+
+
+def _fit(model, y, exog, w, cov_type):
+    """The statsmodels fit and its fit statistics."""
+    if model == "ols":
+        result = sm.WLS(y, sm.add_constant(exog, has_constant="add"), weights=w).fit(
+            cov_type=cov_type)
+        return result, {"r2": float(result.rsquared), "adj_r2": float(result.rsquared_adj),
+                        "aic": float(result.aic), "bic": float(result.bic)}
+    if model == "logit":
+        result = sm.GLM(y, sm.add_constant(exog, has_constant="add"),
+                        family=sm.families.Binomial(), var_weights=w).fit(cov_type="HC0")
+        return result, {"pseudo_r2": float(1 - result.llf / result.llnull),
+                        "aic": float(result.aic),
+                        "bic": float(-2 * result.llf + np.log(len(y)) * len(result.params))}
+    codes = pd.Categorical(y, ordered=True)
+    if len(codes.categories) < 2:
+        raise ValueError("the outcome has a single value among these respondents")
+    result = _WeightedOrderedModel(codes, exog, weights=w).fit(
+        method="bfgs", maxiter=2000, disp=False, cov_type="HC0")
+    shares = pd.Series(w).groupby(codes.codes).sum() / w.sum()
+    llnull = float(np.sum(w * np.log(shares.loc[codes.codes].to_numpy())))
+    return result, {"pseudo_r2": float(1 - result.llf / llnull), "aic": float(result.aic),
+                    "bic": float(result.bic)}
 
 
 def model_table(models) -> pd.DataFrame:
-    """Coefficients of several :class:`DriverModel` as one tidy table (``outcome, model, ...``)."""
-    return pd.concat([m.coefficients.assign(outcome=m.outcome, model=m.model)
-                      [["outcome", "model", *m.coefficients.columns]] for m in models],
+    """Terms of several :class:`DriverModel` as one tidy table.
+
+    ``outcome, model, driver, kind, coef, se, low, high, p`` (plus the odds ratios of the
+    logits): the touchpoints, their "not rated" indicators and the segment controls
+    (``kind``), so controls' effects are reported too.
+    """
+    return pd.concat([m.terms.assign(outcome=m.outcome, model=m.model)
+                      [["outcome", "model", *m.terms.columns]] for m in models],
                      ignore_index=True)
 
 
@@ -350,10 +563,20 @@ def stage_groups(study: Study, drivers=None) -> dict[str, list[str]]:
             for stage, part in cat.groupby("stage", observed=True, sort=True)}
 
 
-def key_drivers(study: Study, outcomes=None, drivers=None, methods=None, na: str = "indicator",
-                groups=None, n_boot: int = 0, seed: int = 0, progress: bool = False
-                ) -> pd.DataFrame:
+MEASURES = {"nps": "R2", "continuous": "R2", "ordinal": "R2 (scale points equally spaced)",
+            "binary": "R2 (linear probability)"}
+
+
+def key_drivers(study: Study, outcomes=None, drivers=None, methods=None, na: str | None = None,
+                groups=None, n_boot: int = 0, seed: int = 0, progress: bool = False,
+                segments=None) -> pd.DataFrame:
     """Relative importance of the drivers for several outcomes, as one tidy table.
+
+    Every outcome kind gets touchpoint-level importance with the same fast, exact method: LMG
+    (the Shapley split of R^2) of the linear model -- for a yes/no outcome the linear
+    probability model, for an ordinal one its points taken as equally spaced. Dominance over
+    McFadden's pseudo-R^2 of logits (``methods=["dominance"]``) needs one logit per subset of
+    drivers and is made only when asked for.
 
     Parameters
     ----------
@@ -363,46 +586,75 @@ def key_drivers(study: Study, outcomes=None, drivers=None, methods=None, na: str
     drivers : list of str, optional
         Default: every rated touchpoint.
     methods : list of str, optional
-        Methods of :func:`relative_importance` per outcome. Default ``["lmg", "johnson"]`` for
-        scaled outcomes and ``["dominance"]`` (Shapley on McFadden's pseudo-R^2) for yes/no ones.
-        Dominance over more than ``MAX_LOGIT_UNITS`` drivers would fit too many logits (one per
-        subset): without ``groups``, it is then made over the journey stages instead.
-    na : {"indicator", "complete", "pairwise"}
-        Handling of not-applicable ratings.
+        Methods of :func:`relative_importance` per outcome, default ``["lmg", "johnson"]``.
+        ``"dominance"`` on a yes/no outcome over more than ``MAX_LOGIT_UNITS`` drivers needs
+        ``groups``.
+    na : {"indicator", "complete", "pairwise"}, optional
+        Handling of not-applicable ratings; default the study's policy (``study.na``).
     groups : dict, optional
         Name -> drivers, each group taken as one (e.g. :func:`stage_groups`).
     n_boot, seed, progress
         Bootstrap resamples for the intervals, their seed, and a progress bar.
+    segments : list of str, optional
+        Segment columns to split the explained variance with, beside the touchpoints: adds rows
+        of method ``"lmg_segments"`` (touchpoints with ``level`` "driver", then a row per segment
+        with ``level`` "segment"), without intervals. A touchpoint whose share drops there stood
+        in part for who the respondents are.
 
     Returns
     -------
     DataFrame
-        ``outcome, outcome_label, method, driver, label, importance, share, low, high, rank,
-        r2, n, na, level``: a row per outcome, method and driver (or group; ``level`` says which);
-        ``importance`` sums to the model's (pseudo-)R^2 and ``share`` to 100 within each
-        outcome and method.
+        ``outcome, outcome_label, method, driver, label, importance, share, low, high,
+        share_low, share_high, rank, sign, level, r2, measure, n, na``: a row per outcome,
+        method and driver (or group, or segment: ``level`` says which). ``importance`` sums to
+        the model's R^2 (``measure`` names it) and ``share`` to 100 within each outcome and
+        method; ``low``/``high`` bound the importance and ``share_low``/``share_high`` the share
+        (bootstrap percentiles); ``sign`` is +1 or -1, the direction of the touchpoint's
+        coefficient in the full model (blank for groups and segments).
+
+    Raises
+    ------
+    StudyError
+        For dominance on a yes/no outcome over too many drivers without groups.
     """
     outcomes = list(outcomes or study.outcome_specs)
     drivers = list(drivers or study.rated_touchpoints)
+    na = resolve_na(na, study)
     labels = study.catalog.set_index("touchpoint")["label"]
     frame = study.frame()
     parts = []
+
+    def add(outcome, method, imp, level_method=None):
+        spec = study.outcome_specs[outcome]
+        part = imp.rename_axis("driver").reset_index()
+        part.insert(0, "method", level_method or method)
+        part.insert(0, "outcome", outcome)
+        part.insert(1, "outcome_label", spec.label or outcome)
+        part.insert(3, "label", part["driver"].map(labels).fillna(part["driver"]))
+        measure = ("McFadden pseudo-R2" if imp.attrs["measure"] != "R2"
+                   else MEASURES.get(spec.kind, "R2"))
+        cols = [c for c in part.columns if c != "level"] + ["level"]
+        parts.append(part[cols].assign(r2=imp.attrs["r2"], measure=measure,
+                                       n=imp.attrs["n"], na=na))
+
     for outcome in outcomes:
         binary = study.outcome_specs[outcome].kind == "binary"
-        for method in methods or (["dominance"] if binary else ["lmg", "johnson"]):
-            units = groups
-            if binary and method == "dominance" and not groups and len(drivers) > MAX_LOGIT_UNITS:
-                units = stage_groups(study, drivers)
-            if method == "johnson" and units:
+        for method in methods or ["lmg", "johnson"]:
+            if method == "johnson" and groups:
                 continue  # Johnson's weights are per driver; groups need a Shapley method
+            if binary and method == "dominance" and not groups and \
+                    len(drivers) > MAX_LOGIT_UNITS:
+                raise StudyError(
+                    f"dominance analysis of '{outcome}' over {len(drivers)} touchpoints needs "
+                    f"2^{len(drivers)} logits.", column=outcome,
+                    fix=f"use method 'lmg' (linear probability; the default), pass groups "
+                        f"(e.g. stage_groups), or at most {MAX_LOGIT_UNITS} drivers.")
             imp = relative_importance(frame, outcome, drivers, method=method, weights="weight",
-                                      groups=units, na=na, n_boot=n_boot, seed=seed,
+                                      groups=groups, na=na, n_boot=n_boot, seed=seed,
                                       progress=progress)
-            part = imp.rename_axis("driver").reset_index()
-            part.insert(0, "method", method)
-            part.insert(0, "outcome", outcome)
-            part.insert(1, "outcome_label", study.outcome_specs[outcome].label or outcome)
-            part.insert(3, "label", part["driver"].map(labels).fillna(part["driver"]))
-            parts.append(part.assign(r2=imp.attrs["r2"], n=imp.attrs["n"], na=na,
-                                     level="group" if units else "driver"))
+            add(outcome, method, imp)
+        if segments:
+            imp = relative_importance(frame, outcome, drivers, method="lmg", weights="weight",
+                                      na=na, segments=list(segments))
+            add(outcome, "lmg", imp, "lmg_segments")
     return pd.concat(parts, ignore_index=True)

@@ -53,6 +53,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from cx_helpers.design import design_matrix
+
 try:  # numba compiles the all-subsets walk; without it the same code runs (slowly) in Python.
     import numba
     from numba import prange
@@ -71,6 +73,7 @@ COLLINEAR_TOL = 1e-9        # smallest eigenvalue of the drivers' correlation ma
 PIVOT_TOL = 1e-12           # a pivot (1 - R^2 of a driver on those already in) below this fails
 NA_SUFFIX = "__na"
 PARALLEL_FROM = 14          # units from which the walk is split over threads
+MAX_PHANTOMS = 3            # shared not-rated indicators enumerated as units of their own
 
 
 # ---------------------------------------------------------------------------------------------
@@ -560,6 +563,10 @@ class _Design:
     units: list              # per unit, column positions in x
     names: list              # unit names
     labels: list             # column labels of x
+    levels: list = None      # per unit: "driver", "group" or "segment"
+    phantoms: list = None    # shared indicators: (column positions, owner unit indices)
+    sign_cols: list = None   # per unit: the rating column whose coefficient gives the sign
+    notes: list = None       # what the N/A coding merged, dropped or set to the mean
 
 
 def _unknown(name, data, role):
@@ -632,7 +639,7 @@ def _group_units(drivers, groups):
     return units, names, True
 
 
-def _design(data, outcome, drivers, weights, groups, na, binary):
+def _design(data, outcome, drivers, weights, groups, na, binary, segments=()):
     if not isinstance(data, pd.DataFrame):
         raise ValueError("data must be a pandas DataFrame with a row per respondent.")
     if na not in NA_HANDLINGS:
@@ -648,11 +655,21 @@ def _design(data, outcome, drivers, weights, groups, na, binary):
     y = _numeric_column(data, outcome, "outcome")
     x = np.column_stack([_numeric_column(data, d, "driver") for d in drivers])
     w = _weights(data, weights)
-    units, names, _ = _group_units(drivers, groups)
+    units, names, grouped = _group_units(drivers, groups)
+    segments = [segments] if isinstance(segments, str) else list(segments or ())
+    for seg in segments:
+        if seg not in data.columns:
+            raise _unknown(seg, data, "segment")
+        if seg in drivers or seg == outcome:
+            raise ValueError(f"'{seg}' is both a segment and a driver or the outcome. Fix: "
+                             "remove it from segments.")
     keep = ~np.isnan(y) & ~np.isnan(w) & (w > 0)
+    for seg in segments:
+        keep &= data[seg].notna().to_numpy()
     if na == "complete":
         keep &= ~np.isnan(x).any(axis=1)
     y, x, w = y[keep], x[keep], w[keep]
+    seg_values = {seg: data[seg].to_numpy()[keep] for seg in segments}
     if binary:
         if na == "pairwise":
             raise ValueError("na='pairwise' works with the linear methods only; a logit needs "
@@ -662,34 +679,68 @@ def _design(data, outcome, drivers, weights, groups, na, binary):
             raise ValueError(f"outcome column '{outcome}' is not binary (values such as "
                              f"{', '.join(f'{v:g}' for v in odd)}); dominance on a logit needs "
                              "0/1. Fix: recode it to 0/1, or use method='lmg'.")
-    col = {d: j for j, d in enumerate(drivers)}
-    labels = list(drivers)
-    unit_cols = [[col[d] for d in u] for u in units]
     for j, d in enumerate(drivers):
-        present = ~np.isnan(x[:, j])
-        if not present.any():
+        if np.isnan(x[:, j]).all():
             raise ValueError(f"driver column '{d}' has no values among the rows used. Fix: "
                              "leave it out.")
+    notes: list = []
     if na == "indicator":
-        extra = []
-        for j, d in enumerate(drivers):
-            miss = np.isnan(x[:, j])
-            if miss.any():
-                centre = np.average(x[~miss, j], weights=w[~miss])
-                x[:, j] = np.where(miss, 0.0, x[:, j] - centre)
-                extra.append(miss.astype(float))
-                labels.append(f"{d}{NA_SUFFIX}")
-                for u, d_unit in zip(unit_cols, units):
-                    if d in d_unit:
-                        u.append(len(labels) - 1)
-        if extra:
-            x = np.column_stack([x] + extra)
+        coded = design_matrix(pd.DataFrame(x, columns=drivers), drivers, na="indicator",
+                              weights=w)
+        labels = list(coded.columns)
+        x = coded.to_numpy(dtype=float)
+        owners = coded.attrs["owners"]
+        notes = list(coded.attrs["notes"])
+    else:
+        labels = list(drivers)
+        owners = {d: [d] for d in drivers}
+    unit_of = {d: g for g, u in enumerate(units) for d in u}
+    unit_cols = [[] for _ in units]
+    phantoms = []
+    for c, label in enumerate(labels):
+        homes = sorted({unit_of[d] for d in owners[label]})
+        if len(homes) == 1:
+            unit_cols[homes[0]].append(c)
+        else:
+            phantoms.append(([c], homes))
+    if len(phantoms) > MAX_PHANTOMS or len(units) + len(phantoms) > MAX_UNITS:
+        for cols, homes in phantoms:
+            unit_cols[homes[0]].extend(cols)
+        notes.append("Shared 'not rated' indicators are counted with their first touchpoint "
+                     "(too many to enumerate separately).")
+        phantoms = []
+    for u, name in zip(unit_cols, names):
+        if not u:
+            raise ValueError(f"column '{name}' has no variance (a constant) among the rows "
+                             "used, so it cannot explain or be explained. Fix: leave it out.")
+    sign_cols = [labels.index(u[0]) if len(u) == 1 and u[0] in labels else None for u in units]
+    levels = ["group" if grouped and name in groups else "driver" for name in names]
+    if segments:
+        dummies, seg_units = [], []
+        for seg in segments:
+            codes = seg_values[seg]
+            d = pd.get_dummies(pd.Series(codes).astype("category"), prefix=seg,
+                               drop_first=True, dtype=float)
+            d = d.loc[:, d.sum() > 0]
+            if d.shape[1] == 0:
+                raise ValueError(f"segment column '{seg}' has a single value among the rows "
+                                 "used, so it cannot explain anything. Fix: leave it out.")
+            start = x.shape[1] + sum(part.shape[1] for part in dummies)
+            seg_units.append(list(range(start, start + d.shape[1])))
+            labels += list(d.columns)
+            dummies.append(d.to_numpy())
+        x = np.column_stack([x, *dummies])
+        unit_cols += seg_units
+        names = list(names) + list(segments)
+        levels += ["segment"] * len(segments)
+        sign_cols += [None] * len(segments)
     n_cols = x.shape[1]
     if y.size < n_cols + 2:
         raise ValueError(f"{y.size} usable rows for {n_cols} model columns; at least "
                          f"{n_cols + 2} are needed. Fix: use fewer drivers, or na='indicator' "
                          "to keep respondents with missing ratings.")
-    return _Design(y=y, x=x, w=w, units=unit_cols, names=names, labels=labels)
+    return _Design(y=y, x=x, w=w, units=unit_cols, names=names, labels=labels, levels=levels,
+                   phantoms=phantoms, sign_cols=sign_cols, notes=notes)
 
 
 def _weighted_corr(z, w):
@@ -742,26 +793,69 @@ def _corr(design, w, na):
     return corr
 
 
+def _game(values, n_units, phantoms):
+    """Subset values of the units from those of units + shared indicators.
+
+    A shared "not rated" indicator enters with the first of its touchpoints (a coalition's model
+    holds the columns of all its members, a shared one once), so each touchpoint's rating always
+    comes with its indicator and the values do not depend on the centring.
+    """
+    if not phantoms:
+        return values
+    masks = np.arange(1 << n_units)
+    ext = masks.copy()
+    for k, (_, homes) in enumerate(phantoms):
+        owner = sum(1 << h for h in homes)
+        ext |= np.where(masks & owner, 1 << (n_units + k), 0)
+    return values[ext]
+
+
 def _estimate(design, w, method, na, binary):
     """Importance per unit and the model's fit (R^2 or pseudo-R^2) for weights ``w``."""
-    order = [c for u in design.units for c in u]
-    sizes = [len(u) for u in design.units]
+    phantoms = design.phantoms or []
+    units = list(design.units) + [cols for cols, _ in phantoms]
+    n_units = len(design.units)
+    order = [c for u in units for c in u]
+    sizes = [len(u) for u in units]
     if binary:
-        values = subset_pseudo_r2(design.x, design.y, w, design.units, design.labels)
+        values = subset_pseudo_r2(design.x, design.y, w, units, design.labels)
+        values = _game(values, n_units, phantoms)
         return shapley_values(values), values[-1], values
     corr = _corr(design, w, na)
     if method == "johnson":
         _check_collinear(corr[1:, 1:], design.labels)
         eps = johnson_weights(corr)
         imp = np.array([eps[u].sum() for u in design.units])
+        for cols, homes in phantoms:          # a shared indicator's weight split evenly
+            imp[homes] += eps[cols].sum() / len(homes)
         return imp, imp.sum(), None
     idx = [0] + [c + 1 for c in order]
     values = _ordered_values(corr[np.ix_(idx, idx)], sizes,
                              [design.labels[c] for c in order])
+    values = _game(values, n_units, phantoms)
     return shapley_values(values), values[-1], values
 
 
-def _resolve(data, outcome, drivers, method, weights, groups, na):
+def _signs(design, na, binary):
+    """+1 / -1 per unit: the sign of its rating's coefficient in the full model (NaN for groups
+    and segments). The full model is the one decomposed: the linear regression (the logit for
+    dominance on a 0/1 outcome)."""
+    cols = design.sign_cols or [None] * len(design.units)
+    if all(c is None for c in cols):
+        return np.full(len(cols), np.nan)
+    if binary:
+        import statsmodels.api as sm
+
+        xc = np.column_stack([np.ones(design.y.size), design.x])
+        beta = sm.GLM(design.y, xc, family=sm.families.Binomial(),
+                      var_weights=design.w).fit().params[1:]
+    else:
+        corr = _corr(design, design.w, na)
+        beta = np.linalg.solve(corr[1:, 1:], corr[1:, 0])
+    return np.array([np.nan if c is None else (1.0 if beta[c] >= 0 else -1.0) for c in cols])
+
+
+def _resolve(data, outcome, drivers, method, weights, groups, na, segments=()):
     """The design and whether the fit is a logit (dominance on a 0/1 outcome)."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}.")
@@ -774,7 +868,7 @@ def _resolve(data, outcome, drivers, method, weights, groups, na):
             raise ValueError(f"outcome column '{outcome}' has two values ({seen[0]:g}, "
                              f"{seen[1]:g}) but dominance on a logit needs 0/1. Fix: recode it "
                              "to 0/1 (1 = the event, e.g. churned).")
-    return _design(data, outcome, drivers, weights, groups, na, binary), binary
+    return _design(data, outcome, drivers, weights, groups, na, binary, segments), binary
 
 
 # ---------------------------------------------------------------------------------------------
@@ -784,7 +878,7 @@ def _resolve(data, outcome, drivers, method, weights, groups, na):
 def relative_importance(data: pd.DataFrame, outcome: str, drivers, method: str = "lmg",
                         weights=None, groups: dict | None = None, na: str = "complete",
                         n_boot: int = 0, seed=None, confidence: float = 0.95,
-                        progress: bool = False) -> pd.DataFrame:
+                        progress: bool = False, segments=None) -> pd.DataFrame:
     """Relative importance of key drivers, exact, with bootstrap intervals.
 
     Parameters
@@ -817,17 +911,26 @@ def relative_importance(data: pd.DataFrame, outcome: str, drivers, method: str =
         Coverage of the intervals.
     progress : bool, default False
         Show a tqdm progress bar over the resamples.
+    segments : list of str, optional
+        Categorical columns (e.g. region, plan) entered beside the drivers, each dummy-coded and
+        taken as one player: their share of the explained variance shows how much of it belongs
+        to who the respondents are rather than to a touchpoint (rows with ``level`` "segment",
+        after the drivers). Rows with a missing segment are left out.
 
     Returns
     -------
     DataFrame
         Indexed by driver (``"driver"``) or by group (``"group"``) when ``groups`` is given, with
         ``importance`` (sums to the model's R^2 or pseudo-R^2), ``share`` (percent, sums to
-        100), ``low``, ``high`` (bootstrap interval of ``importance``; NaN without bootstrap) and
-        ``rank`` (1 = most important), in the drivers' order. ``attrs`` holds ``r2``, ``n``,
-        ``method``, ``na``, ``n_boot``, ``seed``, ``confidence``, ``measure`` ("R2" or
-        "McFadden pseudo-R2"), ``weighted`` and ``n_boot_failed`` (resamples whose model could
-        not be fitted, e.g. a rating with no variance; left out of the intervals).
+        100), ``low``, ``high`` (bootstrap interval of ``importance``; NaN without bootstrap),
+        ``share_low``, ``share_high`` (bootstrap interval of the share itself, from each
+        resample's own split), ``rank`` (1 = most important), ``sign`` (+1 or -1: the direction
+        of the driver's coefficient in the full model; NaN for groups and segments) and
+        ``level`` (``driver``, ``group`` or ``segment``), in the drivers' order. ``attrs`` holds
+        ``r2``, ``n``, ``method``, ``na``, ``n_boot``, ``seed``, ``confidence``, ``measure``
+        ("R2" or "McFadden pseudo-R2"), ``weighted``, ``n_boot_failed`` (resamples whose model
+        could not be fitted, e.g. a rating with no variance; left out of the intervals) and
+        ``notes`` (what the N/A coding merged, dropped or set to the mean).
 
     Raises
     ------
@@ -840,7 +943,7 @@ def relative_importance(data: pd.DataFrame, outcome: str, drivers, method: str =
     --------
     >>> relative_importance(frame, "ltr", touchpoints, na="indicator", n_boot=200, seed=1)
     """
-    design, binary = _resolve(data, outcome, drivers, method, weights, groups, na)
+    design, binary = _resolve(data, outcome, drivers, method, weights, groups, na, segments)
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be between 0 and 1, got {confidence}.")
     n_boot = int(n_boot)
@@ -848,7 +951,7 @@ def relative_importance(data: pd.DataFrame, outcome: str, drivers, method: str =
         raise ValueError(f"n_boot must be 0 or more, got {n_boot}.")
     imp, fit, _ = _estimate(design, design.w, method, na, binary)
     low = np.full(imp.size, np.nan)
-    high = np.full(imp.size, np.nan)
+    high, share_low, share_high = low.copy(), low.copy(), low.copy()
     failed = 0
     if n_boot:
         rng = np.random.default_rng(seed)
@@ -869,16 +972,27 @@ def relative_importance(data: pd.DataFrame, outcome: str, drivers, method: str =
                              "or collinear drivers in every resample). Fix: use more "
                              "respondents or fewer drivers.")
         a = (1 - confidence) / 2
-        low, high = np.quantile(np.array(draws), [a, 1 - a], axis=0)
+        draws = np.array(draws)
+        low, high = np.quantile(draws, [a, 1 - a], axis=0)
+        totals = draws.sum(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            shares = 100 * draws / totals
+        shares = shares[np.isfinite(shares).all(axis=1)]
+        if len(shares):
+            share_low, share_high = np.quantile(shares, [a, 1 - a], axis=0)
     share = 100 * imp / imp.sum() if imp.sum() != 0 else np.full(imp.size, np.nan)
-    out = pd.DataFrame({"importance": imp, "share": share, "low": low, "high": high},
+    out = pd.DataFrame({"importance": imp, "share": share, "low": low, "high": high,
+                        "share_low": share_low, "share_high": share_high},
                        index=pd.Index(design.names, name="group" if groups else "driver"))
     out["rank"] = out["importance"].rank(ascending=False, method="min").astype(int)
+    out["sign"] = _signs(design, na, binary)
+    out["level"] = design.levels
     out.attrs.update({
         "r2": float(fit), "n": int(design.y.size), "method": method, "na": na,
         "n_boot": n_boot, "seed": seed, "confidence": confidence,
         "measure": "McFadden pseudo-R2" if binary else "R2",
         "weighted": weights is not None, "n_boot_failed": failed,
+        "notes": list(design.notes or []),
     })
     return out
 

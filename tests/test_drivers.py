@@ -180,7 +180,7 @@ def test_priority_map_quadrants():
     assert list(m.index[:2]) == ["a", "b"]
 
 
-def test_key_drivers_table_sums_to_r2_and_groups_binary_by_stage(sample_study):
+def test_key_drivers_table_sums_to_r2_and_binary_gets_touchpoint_level(sample_study):
     from cx_helpers.drivers import MAX_LOGIT_UNITS, key_drivers, stage_groups
 
     table = key_drivers(sample_study, outcomes=["ltr", "churn"])
@@ -189,13 +189,23 @@ def test_key_drivers_table_sums_to_r2_and_groups_binary_by_stage(sample_study):
     assert ltr["importance"].sum() == pytest.approx(ols.fit["r2"], rel=1e-9)
     assert ltr["share"].sum() == pytest.approx(100)
     assert set(table.loc[table["outcome"] == "ltr", "method"]) == {"lmg", "johnson"}
-    # 20 touchpoints are too many logits for dominance: the stages stand in for them
-    churn = table[table["outcome"] == "churn"]
+    # a yes/no outcome: touchpoint-level LMG of the linear probability model, not stages
+    churn = table[(table["outcome"] == "churn") & (table["method"] == "lmg")]
+    assert list(churn["driver"]) == sample_study.rated_touchpoints
+    assert (churn["level"] == "driver").all()
+    assert (churn["measure"] == "R2 (linear probability)").all()
+    lpm = driver_model(sample_study, "churn", model="ols")
+    assert churn["importance"].sum() == pytest.approx(lpm.fit["r2"], rel=1e-9)
+    # logit dominance only when asked, and never silently over stages
     assert len(sample_study.rated_touchpoints) > MAX_LOGIT_UNITS
-    assert list(churn["driver"]) == list(stage_groups(sample_study))
-    assert (churn["level"] == "group").all() and (churn["method"] == "dominance").all()
+    with pytest.raises(cx.StudyError, match="2\\^20 logits.*Fix"):
+        key_drivers(sample_study, outcomes=["churn"], methods=["dominance"])
+    dom = key_drivers(sample_study, outcomes=["churn"], methods=["dominance"],
+                      groups=stage_groups(sample_study))
+    assert list(dom["driver"]) == list(stage_groups(sample_study))
+    assert (dom["level"] == "group").all()
     logit = driver_model(sample_study, "churn")
-    assert churn["importance"].sum() == pytest.approx(logit.fit["pseudo_r2"], rel=1e-6)
+    assert dom["importance"].sum() == pytest.approx(logit.fit["pseudo_r2"], rel=1e-6)
 
 
 def test_priority_plot_leaves_suppressed_out():
