@@ -130,7 +130,7 @@ def operational_features(study: Study, journeys: pd.DataFrame) -> pd.DataFrame:
     agg = j.groupby(["customer", "type"]).agg(contacts=("contacts", "sum"),
                                               switches=("channel_switches", "sum"),
                                               repeats=("repeats", "sum"), hours=("hours", "sum"))
-    wide = agg.unstack("type", fill_value=0.0)
+    wide = agg.astype(float).unstack("type", fill_value=0.0)
     wide.columns = [f"ops_{t}_{m}" for m, t in wide.columns]
     wide = wide[sorted(wide.columns)]
     per_resp = wide.reindex(study.respondents["customer"].to_numpy()).fillna(0.0)
