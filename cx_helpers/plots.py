@@ -87,24 +87,40 @@ def score_distributions(data, x="value", y="journey", hue=None, ax=None, xlabel=
     return ax
 
 
-def comparison_plot(data, ax=None):
+def comparison_plot(data, ax=None, kind="difference"):
     """Journey versus touchpoint models per outcome with their intervals.
 
     Parameters
     ----------
     data : DataFrame
-        The comparison table (``outcome, model, metric, value, low, high``): the R^2 or AUC of
-        T, J and T+J per outcome.
+        The comparison table (:func:`cx_helpers.journeys.compare_all`: ``outcome, model,
+        metric, value, low, high``).
+    ax : matplotlib Axes, optional
+    kind : {"difference", "levels"}
+        ``"difference"`` (the headline): per outcome, journey minus touchpoint model (``J - T``)
+        and combined minus touchpoint model (``T+J - T``) in out-of-sample R^2 (AUC for yes/no
+        outcomes), with a line at zero, no difference. ``"levels"``: the R^2 or AUC of T, J
+        and T+J themselves.
 
     Returns
     -------
     matplotlib Axes
     """
-    rows = data[data["model"].isin(["T", "J", "T+J"]) & data["metric"].isin(["r2", "auc"])]
-    rows = rows.assign(label=rows["outcome"] + " (" + rows["metric"].str.upper() + "): "
-                       + rows["model"])
+    if kind not in ("difference", "levels"):
+        raise ValueError(f"kind must be 'difference' or 'levels', got {kind!r}.")
+    models = {"difference": {"J-T": "J − T", "T+J-T": "T+J − T"},
+              "levels": {"T": "T", "J": "J", "T+J": "T+J"}}[kind]
+    binary = set(data.loc[data["metric"] == "auc", "outcome"])
+    main = data["metric"].eq("auc") | (data["metric"].eq("r2") & ~data["outcome"].isin(binary))
+    rows = data[main & data["model"].isin(list(models))]
+    rows = rows.assign(model=rows["model"].map(models),
+                       label=lambda r: r["outcome"] + " (" + r["metric"].map(
+                           {"r2": "R²", "auc": "AUC"}) + "): " + r["model"])
+    what = "difference in out-of-sample fit" if kind == "difference" else "out-of-sample fit"
     ax = interval_plot(rows, y="label", x="value", low="low", high="high", hue="model", ax=ax,
-                       xlabel="out-of-sample fit (95 % bootstrap interval)")
+                       xlabel=f"{what}, R² or AUC (95 % bootstrap interval)")
+    if kind == "difference":
+        ax.axvline(0, color="0.6", lw=0.8, ls="--")
     return ax
 
 

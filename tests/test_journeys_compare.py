@@ -390,3 +390,27 @@ def test_verdict_sentences_from_numbers():
                                "nested_p", "verdict", "sentence", "nested_sentence", "basis",
                                "t_low", "t_high", "j_low", "j_high", "nested_test",
                                "nested_df", "n"]
+
+
+def test_comparison_plot_shows_the_differences(tmp_path_factory):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from cx_helpers.plots import comparison_plot
+
+    st = _study(tmp_path_factory, 1.5, 1)
+    c = compare_all(st, outcomes=["osat", "churn"], n_repeats=1, n_boot=50, seed=1)
+    ax = comparison_plot(c)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["osat (R²): J − T", "osat (R²): T+J − T", "churn (AUC): J − T",
+                      "churn (AUC): T+J − T"]
+    from matplotlib.collections import PathCollection
+    points = np.concatenate([np.asarray(col.get_offsets())[:, 0] for col in ax.collections
+                             if isinstance(col, PathCollection)])
+    want = c[c["model"].isin(["J-T", "T+J-T"]) & c["metric"].isin(["r2", "auc"])]["value"]
+    np.testing.assert_allclose(np.sort(points), np.sort(want), rtol=1e-12)
+    levels = comparison_plot(c, kind="levels")
+    assert [t.get_text() for t in levels.get_yticklabels()][:3] == [
+        "osat (R²): T", "osat (R²): J", "osat (R²): T+J"]
+    plt.close("all")
