@@ -111,7 +111,7 @@ class Study:
     def na(self) -> str:
         """The study-wide not-applicable policy, ``"indicator"`` (default) or ``"complete"``.
 
-        ``indicator``: everyone stays in; a touchpoint not rated counts as "not met" (for
+        ``indicator``: everyone stays in, a missing rating gets a "not rated" indicator (for
         structural N/A, such as touchpoints a customer never used). ``complete``: only
         respondents who rated every touchpoint in a model are used (for rare N/A unrelated to
         the outcome). Notebooks read it when their own ``na`` parameter is None.
@@ -460,8 +460,8 @@ def load_study(path, segment: str | None = None) -> Study:
         problems.append(StudyError(
             f"na is {na_policy!r}.", file=cfg_file,
             expected=f"one of {', '.join(NA_POLICIES)}",
-            fix="indicator keeps everyone (not applicable counts as 'not met'); complete drops "
-                "respondents with a not-applicable answer in a model."))
+            fix="indicator keeps everyone (a missing rating gets a 'not rated' indicator); "
+                "complete drops respondents with a not-applicable answer in a model."))
     if problems:
         raise StudyError.collect(problems)
 
@@ -793,8 +793,8 @@ def _binary(series, display, column, positive, na, where, problems, cfg_file):
     """Code a yes/no outcome as 1.0/0.0 (missing: NaN).
 
     With ``positive`` (a code or a list of codes, matched ignoring case and surrounding
-    spaces) those codes mean yes and every other non-missing value means no; both must occur.
-    Without it the column must hold 0/1, true/false or yes/no. Blanks and ``na`` codes are
+    spaces; a number also matches the same number written otherwise, 1 and 1.0) those codes
+    mean yes and every other non-missing value means no; both must occur. Without it the column must hold 0/1, true/false or yes/no. Blanks and ``na`` codes are
     missing either way.
     """
     text = series.astype("string").str.strip()
@@ -820,7 +820,13 @@ def _binary(series, display, column, positive, na, where, problems, cfg_file):
               if t is not None}
     if not wanted:
         return pd.Series(np.nan, index=series.index)
-    is_yes = lower.isin(wanted).fillna(False).astype(bool)
+    wanted_numbers = []
+    for code in wanted:
+        try:
+            wanted_numbers.append(float(code))
+        except ValueError:
+            pass
+    is_yes = (lower.isin(wanted).fillna(False) | numbers.isin(wanted_numbers)).astype(bool)
     values = pd.Series(np.where(is_yes, 1.0, 0.0), index=series.index).mask(missing)
     seen = list(dict.fromkeys(text[~missing]))
     listed = ", ".join(repr(v) for v in seen[:8]) + (", ..." if len(seen) > 8 else "")

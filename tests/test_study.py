@@ -307,6 +307,17 @@ def test_binary_positive_list_and_numeric_na(tmp_path):
     assert np.array_equal(got.to_numpy(), expected, equal_nan=True)
 
 
+def test_binary_numeric_codes_with_positive(tmp_path):
+    """Codes 1 = promoter-like yes, 2 = no, written as 1, 1.0 and 2 in one export."""
+    df = pd.DataFrame({"rid": range(6), "q": [1, 2, 3, 4, 5, 1],
+                       "renew": ["1", "2", "1.0", "2", "", "2"]})
+    folder = _mini(tmp_path / "s", df, {
+        "rating_scale": [1, 5], "touchpoints": {"q": {"column": "q", "stage": "service"}},
+        "outcomes": {"renew": {"column": "renew", "kind": "binary", "positive": 1}}})
+    got = load_study(folder).respondents["renew"].to_numpy()
+    assert np.array_equal(got, [1, 0, 1, 0, np.nan, 0], equal_nan=True)
+
+
 def test_text_ordinal_scales_via_values(tmp_path):
     rng = np.random.default_rng(7)
     n = 250
