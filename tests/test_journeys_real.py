@@ -1,4 +1,5 @@
-"""Journeys on real data: the helpdesk ticket log and the bank survey's declared blocks."""
+"""Journeys on real data bundled in data/examples/: the helpdesk ticket log and the bank
+survey's declared blocks."""
 
 from __future__ import annotations
 
@@ -6,24 +7,24 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
 import cx_helpers as cx
 from cx_helpers.journeys import compare_all, journey_features, verdicts
 from cx_helpers.paths import END, START, journey_log
 
 ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "data" / "examples"
 BLOCKS = {"image": [f"imag{i}" for i in range(1, 6)], "expectations": [f"expe{i}" for i in range(1, 6)],
           "quality": [f"qual{i}" for i in range(1, 6)], "value": [f"val{i}" for i in range(1, 5)]}
 
 
 @pytest.fixture(scope="module")
-def helpdesk(shared_data):
-    return cx.load_study(ROOT / "studies" / "helpdesk")
+def helpdesk():
+    return cx.load_study(EXAMPLES / "helpdesk-log")
 
 
-def test_helpdesk_tickets_as_journeys(helpdesk, shared_data):
-    raw = pd.read_csv(shared_data / "helpdesk-log" / "helpdesk_events.csv.gz")
+def test_helpdesk_tickets_as_journeys(helpdesk):
+    raw = pd.read_csv(EXAMPLES / "helpdesk-log" / "helpdesk_events.csv.gz")
     log = journey_log(helpdesk)
     assert log.settings["by_case"]
     j = log.journeys()
@@ -47,38 +48,14 @@ def test_helpdesk_tickets_as_journeys(helpdesk, shared_data):
     assert per_customer["journeys"].sum() == 4580
 
 
-def _bank_study(shared_data, tmp_path):
-    own = ROOT / "studies" / "bank" / "study.yaml"
-    if own.is_file():
-        try:
-            st = cx.load_study(own.parent)
-            if set(BLOCKS) <= set(st.journeys):
-                return st
-        except cx.StudyError:
-            pass
-    # the shared file has no respondent id: a private copy with a row number added
-    df = pd.read_csv(shared_data / "bank-satisfaction" / "satisfaction.csv")
-    df.insert(0, "respondent", range(1, len(df) + 1))
-    df.to_csv(tmp_path / "satisfaction.csv", index=False)
-    items = [c for tps in BLOCKS.values() for c in tps]
-    config = {
-        "name": "bank", "seed": 20261122, "rating_scale": [0, 10],
-        "tables": {"survey": {"path": "satisfaction.csv", "id": "respondent"}},
-        "stages": list(BLOCKS),
-        "touchpoints": {c: {"column": c, "stage": b} for b, cs in BLOCKS.items() for c in cs},
-        "outcomes": {"sat": {"column": "sat1", "kind": "ordinal", "scale": [0, 10],
-                             "label": "Satisfaction"},
-                     "loy": {"column": "loy1", "kind": "ordinal", "scale": [0, 10],
-                             "label": "Loyalty"}},
-        "journeys": {"declared": {b: {"touchpoints": cs} for b, cs in BLOCKS.items()}},
-    }
-    assert len(items) == 19
-    (tmp_path / "study.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    return cx.load_study(tmp_path)
+def _bank_study():
+    st = cx.load_study(EXAMPLES / "bank-satisfaction")
+    assert {name: list(j.touchpoints) for name, j in st.journeys.items()} == BLOCKS
+    return st
 
 
-def test_bank_blocks_versus_items(shared_data, tmp_path):
-    st = _bank_study(shared_data, tmp_path)
+def test_bank_blocks_versus_items():
+    st = _bank_study()
     assert len(st.respondents) == 250
     feats = journey_features(st)
     assert feats.shape[1] == 4 * 3                        # mean, min, sd per block
