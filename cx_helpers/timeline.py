@@ -379,4 +379,35 @@ def windows(data: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
-__all__.append("windows")
+def wide(data: pd.DataFrame, measure: str = "conversion", group: str = ALL) -> pd.DataFrame:
+    """One group's rates as a period x step table: ``period, journeys`` and a column per step.
+
+    Parameters
+    ----------
+    data : DataFrame
+        :func:`timeline`.
+    measure : {"conversion", "reach"}
+    group : str
+        ``"all"`` or a value of the ``by`` column.
+
+    Returns
+    -------
+    DataFrame
+        A row per period: ``journeys`` (the period's journeys in the group) and the rate of each
+        step, in step order (blank where suppressed).
+    """
+    d = data[data["group"] == group]
+    if d.empty:
+        raise ValueError(f"no rows for group {group!r}; groups: "
+                         f"{', '.join(dict.fromkeys(data['group']))}.")
+    first = d[d["measure"] == "reach"]
+    journeys = first[first["step"] == first["step"].iloc[0]].set_index("period")["n"]
+    m = d[d["measure"] == measure]
+    steps = list(dict.fromkeys(m["step"]))
+    table = m.pivot(index="period", columns="step", values="rate").reindex(columns=steps)
+    table.columns = [str(c) for c in table.columns]
+    out = pd.concat([journeys.rename("journeys"), table], axis=1).sort_index()
+    return out.rename_axis("period").reset_index()
+
+
+__all__ += ["windows", "wide"]
