@@ -686,10 +686,10 @@ def verdicts(comparison: pd.DataFrame, study: Study | None = None,
                         f"({ci} {dl:+.3f} to {dh:+.3f})")
             if predicts_t and t - base > 0.01:
                 size, lo, hi = (g, gl, gh) if win else (-g, -gh, -gl)
-                what = ("variance explained" if metric == "r2"
-                        else "predictive power above chance (AUC 0.5)")
-                sentence += (f"; relative to the touchpoint measures, {_pct(size)} {more} {what} "
-                             f"({ci} {_pct(lo)} to {_pct(hi)})")
+                what = ("variance explained (" if metric == "r2"
+                        else "predictive power (AUC above chance, 0.5; ")
+                sentence += (f"; relative to the touchpoint measures, {_pct(size)} {more} {what}"
+                             f"{ci} {_pct(lo)} to {_pct(hi)})")
         else:
             verdict = "no difference"
             sentence = (f"no detectable difference between journey and touchpoint measures in "
