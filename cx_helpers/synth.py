@@ -1015,7 +1015,12 @@ def _sections(shape: Shape, has_segments: bool) -> dict:
 
 
 def _driver_truth(effects: dict, units: str, outcome: str, kind: str) -> dict:
-    """Planted driver effects with signs; the top three by size; the negative ones."""
+    """Planted driver effects with signs; the three largest positive ones; the negative ones.
+
+    The top drivers are the largest *positive* effects: a negative driver among positively
+    correlated ratings (a halo) has a weak bivariate link to the outcome, so relative importance
+    (LMG, Johnson) rightly ranks it below its coefficient's size; its sign is checked instead.
+    """
     by_size = sorted(effects, key=lambda t: (-abs(effects[t]), t))
     return {
         "outcome": outcome,
@@ -1023,7 +1028,7 @@ def _driver_truth(effects: dict, units: str, outcome: str, kind: str) -> dict:
         "units": units,
         "effects": dict(effects),
         "sign": {t: int(np.sign(b)) for t, b in effects.items()},
-        "top": by_size[:3],
+        "top": [t for t in by_size if effects[t] > 0][:3],
         "negative": [t for t in by_size if effects[t] < 0],
         "null": [t for t in by_size if abs(effects[t]) < 0.1],
     }

@@ -231,28 +231,39 @@ def test_cli_writes_a_shape_and_refuses_an_unknown_one(tmp_path, capsys):
 # ---------------------------------------------------------------------------------------------
 # slow: every shape runs end to end
 
-# How each report section shows in a run: the tables it writes (any of them) and, when skipped,
-# the words its one-line "skipped because" names.
-SECTION_TABLES = {
-    "inventory": ["inventory.csv"],
-    "nps": ["nps.csv"],
-    "segments": ["nps_by_segment.csv", "outcome_by_segment.csv", "segments.csv"],
-    "drivers": ["driver_models.csv", "importance.csv"],
-    "events": ["journeys.csv"],
-    "declared_journeys": ["journey_scoring.csv"],
-    "journey_ratings": ["journey_scoring.csv"],
-    "journey_comparison": ["journey_vs_touchpoint.csv"],
-}
+# How each report section shows in a run: the tables it writes; when skipped, the words its
+# one-line "skipped because" names.
+def _section_present(section, run) -> bool:
+    tables = {p.name for p in (run / "tables").glob("*.csv")}
+    if section == "journey_ratings":
+        if "journey_scoring.csv" not in tables:
+            return False
+        scoring = pd.read_csv(run / "tables" / "journey_scoring.csv")
+        return scoring["score"].astype(str).str.contains("direct").any()
+    return {
+        "inventory": "inventory.csv" in tables,
+        "nps": "nps.csv" in tables,
+        "segments": any("segment" in t for t in tables),
+        "drivers": {"driver_models.csv", "importance.csv"} <= tables,
+        "events": "journeys.csv" in tables,
+        "declared_journeys": "journey_scoring.csv" in tables,
+        "journey_comparison": "journey_vs_touchpoint.csv" in tables,
+    }[section]
+
+
 SECTION_WORDS = {
     "nps": r"(0-10|recommend|Net Promoter|NPS)",
     "segments": r"segment",
     "drivers": r"(survey|outcome|driver)",
     "events": r"(event|interaction log)",
     "declared_journeys": r"journey",
-    "journey_ratings": r"(direct|rating|rated)",
-    "journey_comparison": r"journey",
+    "journey_ratings": r"(direct|journey rating|rate[sd]? .*journey|journey.* rated)",
+    "journey_comparison": r"(journey|compar)",
 }
 SKIP = r"(skip|no |not |without|none)"
+# sections that must not appear at all when their input is absent (others may be built from
+# another input: journey scores from the event log, say)
+NEVER_WITHOUT_INPUT = ("nps", "events", "journey_ratings")
 
 
 @pytest.fixture(scope="module", params=SHAPES)
@@ -300,22 +311,24 @@ def test_run_completes_with_no_failed_cell(shape_run):
 def test_report_has_every_allowed_section_and_says_what_it_skips(shape_run):
     run, truth = shape_run["run"], shape_run["truth"]
     assert (run / "report.html").is_file(), shape_run["result"].stderr[-2000:]
-    tables = {p.name for p in (run / "tables").glob("*.csv")}
     lines = [ln.strip() for ln in _report_text(run).splitlines() if ln.strip()]
+    sections = truth["sections"]
     problems = []
-    for section, allowed in truth["sections"].items():
-        written_tables = [t for t in SECTION_TABLES[section] if t in tables]
-        if allowed and not written_tables:
-            problems.append(f"{section}: allowed by the inputs but none of "
-                            f"{SECTION_TABLES[section]} was written")
-        if not allowed:
-            if section in ("nps", "events") and written_tables:
-                problems.append(f"{section}: not allowed by the inputs, yet {written_tables} "
-                                "was written")
-            said = [ln for ln in lines if re.search(SKIP, ln, re.I)
-                    and re.search(SECTION_WORDS[section], ln, re.I)]
-            if not said:
-                problems.append(f"{section}: skipped without a line saying so")
+    for section, allowed in sections.items():
+        present = _section_present(section, run)
+        if allowed and not present:
+            problems.append(f"{section}: allowed by the inputs but missing")
+            continue
+        if allowed:
+            continue
+        if present and section in NEVER_WITHOUT_INPUT:
+            problems.append(f"{section}: shown though the study has no input for it")
+        said = [ln for ln in lines if re.search(SKIP, ln, re.I)
+                and re.search(SECTION_WORDS[section], ln, re.I)]
+        if section == "journey_ratings" and not sections["declared_journeys"]:
+            said = said or ["(covered by the line on declared journeys)"]
+        if not said:
+            problems.append(f"{section}: skipped without a line saying so")
     assert not problems, problems
 
 
