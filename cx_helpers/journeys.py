@@ -174,6 +174,10 @@ _SUMMARY_WORDS = {"mean": "mean", "min": "weakest link", "sd": "spread", "peak_e
                   "last": "last touch"}
 _COLUMNS = ["outcome", "model", "metric", "value", "low", "high", "cv_sd", "n", "p", "df",
             "basis", "derived"]
+_VERDICT_COLUMNS = ["outcome", "label", "metric", "t", "j", "tj", "diff", "diff_low", "diff_high",
+                    "gain", "gain_low", "gain_high", "nested_stat", "nested_p", "verdict",
+                    "sentence", "nested_sentence", "basis", "t_low", "t_high", "j_low", "j_high",
+                    "nested_test", "nested_df", "n"]
 _BOOT_CELLS = 2_000_000          # resamples x respondents held in memory at once
 
 
@@ -196,14 +200,17 @@ def _independent(x: np.ndarray, tol: float = 1e-7) -> np.ndarray:
     return np.flatnonzero((norms > 0) & (diag > tol * np.where(norms > 0, norms, 1.0)))
 
 
-def _model_matrix(x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Intercept plus the columns standardised by their weighted mean and SD (predictions of an
-    unpenalised model do not change; the solves are better conditioned)."""
-    if x.shape[1] == 0:
-        return np.ones((len(x), 1))
-    mean = np.average(x, axis=0, weights=w)
-    sd = np.sqrt(np.average((x - mean) ** 2, axis=0, weights=w))
-    return np.column_stack([np.ones(len(x)), (x - mean) / np.where(sd > 0, sd, 1.0)])
+def _model_matrix(x: np.ndarray, w: np.ndarray, new: np.ndarray | None = None):
+    """Intercept plus the columns standardised by their weighted mean and SD in ``x``
+    (predictions of an unpenalised model do not change; the solves are better conditioned).
+    With ``new``, the same transformation of ``new`` is returned too."""
+    mean = np.average(x, axis=0, weights=w) if x.shape[1] else np.zeros(0)
+    sd = np.sqrt(np.average((x - mean) ** 2, axis=0, weights=w)) if x.shape[1] else np.zeros(0)
+    sd = np.where(sd > 0, sd, 1.0)
+
+    def make(m):
+        return np.column_stack([np.ones(len(m)), (m - mean) / sd])
+    return make(x) if new is None else (make(x), make(new))
 
 
 def _solve(gram: np.ndarray, rhs: np.ndarray) -> np.ndarray:
@@ -245,9 +252,7 @@ def _fit_predict(x_train, y_train, w_train, x_test, binary):
     """
     x_train, x_test = np.asarray(x_train, float), np.asarray(x_test, float)
     y_train, w_train = np.asarray(y_train, float), np.asarray(w_train, float)
-    both = _model_matrix(np.vstack([x_train, x_test]),
-                         np.r_[w_train, np.full(len(x_test), 1e-12)])
-    tr, te = both[:len(x_train)], both[len(x_train):]
+    tr, te = _model_matrix(x_train, w_train, x_test)
     if binary:
         return _logit(tr, y_train, w_train).predict_proba(te)[:, 1]
     xw = tr * w_train[:, None]
@@ -587,11 +592,17 @@ def compare_all(study: Study, outcomes=None, na: str | None = None,
         Missing-rating policy of both designs; default the study's (:attr:`Study.na`).
     derived, journeys, n_splits, **kwargs
         As in :func:`compare_journey_touchpoint`.
+
+    Returns
+    -------
+    DataFrame
+        The rows of :func:`compare_journey_touchpoint` for each outcome compared;
+        ``attrs["skipped"]`` maps each outcome left out to the reason (one line).
     """
     na = _check_na(na, study)
     feats = journey_features(study, derived=derived, journeys=journeys)
     named = outcomes is not None
-    parts = []
+    parts, skipped = [], {}
     for o in (outcomes if named else study.outcome_specs):
         with threadpool_limits(limits=1):
             prep = _prepare(study, o, na, feats, derived)
@@ -600,9 +611,13 @@ def compare_all(study: Study, outcomes=None, na: str | None = None,
             raise StudyError(f"the journey comparison for '{o}' is not made: {why}.", column=o,
                              expected=f"at least {study.min_base} respondents",
                              fix="leave the outcome out, or use na='indicator'.")
-        if not why:
+        if why:
+            skipped[o] = why
+        else:
             parts.append(_compare(prep, n_splits=n_splits, **kwargs))
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=_COLUMNS)
+    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=_COLUMNS)
+    table.attrs["skipped"] = skipped
+    return table
 
 
 def _pct(x):
@@ -648,6 +663,8 @@ def verdicts(comparison: pd.DataFrame, study: Study | None = None,
     """
     rows = []
     ci = f"{level:.0%} CI".replace("%", " %")
+    if comparison.empty:
+        return pd.DataFrame(columns=_VERDICT_COLUMNS)
     for outcome, part in comparison.groupby("outcome", sort=False):
         metric = "auc" if "auc" in set(part["metric"]) else "r2"
         m = part[part["metric"] == metric].set_index("model")
@@ -733,4 +750,4 @@ def verdicts(comparison: pd.DataFrame, study: Study | None = None,
                      "t_high": th, "j_low": jl, "j_high": jh, "nested_test": test_name,
                      "nested_df": df_nested,
                      "n": int(m.at["T", "n"]) if "n" in m.columns else np.nan})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=_VERDICT_COLUMNS)

@@ -414,3 +414,14 @@ def test_comparison_plot_shows_the_differences(tmp_path_factory):
     assert [t.get_text() for t in levels.get_yticklabels()][:3] == [
         "osat (R²): T", "osat (R²): J", "osat (R²): T+J"]
     plt.close("all")
+
+
+def test_outcomes_left_out_say_why(tmp_path_factory):
+    st = _study(tmp_path_factory, 0.8, 7)
+    small = dataclasses.replace(st, config={**st.config, "min_base": 600})
+    c = compare_all(small, n_repeats=1, n_boot=20, seed=1)
+    y = st.frame()["churn"].dropna()
+    assert (y == 1).sum() < 600 < len(y)               # the churners are under the base
+    assert "churn" not in set(c["outcome"]) and "ltr" in set(c["outcome"])
+    assert "smaller group of the yes/no outcome" in c.attrs["skipped"]["churn"]
+    assert list(verdicts(c.iloc[:0]).columns)[-3:] == ["nested_test", "nested_df", "n"]
