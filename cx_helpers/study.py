@@ -205,6 +205,76 @@ def _check_keys(node, schema, where, problems, file):
             _check_keys(value, sub, f"{where + '.' if where else ''}{key}", problems, file)
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (YAML keeps the last)."""
+
+
+def _unique_mapping(loader, node, deep=False):
+    seen = set()
+    for key_node, _ in node.value:
+        try:
+            key = loader.construct_object(key_node, deep=True)
+            duplicate = key in seen
+            seen.add(key)
+        except TypeError:  # an unhashable key: left to the schema check
+            continue
+        if duplicate:
+            raise _DuplicateKey(key, key_node.start_mark.line + 1)
+    return loader.construct_mapping(node, deep=deep)
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key, line):
+        super().__init__(key, line)
+        self.key, self.line = key, line
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+
+
+def _whole(value, lowest):
+    return (isinstance(value, int) and not isinstance(value, bool) and value >= lowest)
+
+
+def _names(value):
+    return isinstance(value, list) and all(isinstance(v, (str, int)) and not isinstance(v, bool)
+                                           for v in value)
+
+
+def _check_values(config, problems, file):
+    """Check the type and range of the config's plain values (keys are checked elsewhere)."""
+    def bad(message, expected, fix=None):
+        problems.append(StudyError(message, file=file, expected=expected, fix=fix))
+
+    if "seed" in config and not _whole(config["seed"], 0):
+        bad(f"seed is {config['seed']!r}.", "a whole number, 0 or more (e.g. seed: 20261122)")
+    if "min_base" in config and not _whole(config["min_base"], 1):
+        bad(f"min_base is {config['min_base']!r}.",
+            "a whole number of respondents, 1 or more (e.g. min_base: 30)")
+    for key in ("stages", "segments", "pii"):
+        if config.get(key) is not None and not _names(config[key]):
+            bad(f"{key} is {config[key]!r}.", "a list of names, e.g. [a, b]",
+                f"write {key}: [{config[key]}] for a single name." if isinstance(
+                    config[key], str) else None)
+    if config.get("weight") is not None and not isinstance(config["weight"], str):
+        bad(f"weight is {config['weight']!r}.", "the name of one survey column, e.g. weight: w")
+    for role, spec in (config.get("tables") or {}).items():
+        if isinstance(spec, dict) and spec.get("path") is not None \
+                and not isinstance(spec["path"], str):
+            bad(f"tables.{role}.path is {spec['path']!r}.",
+                "a file name relative to the study folder, e.g. path: survey.csv")
+    events = (config.get("journeys") or {}).get("events") or {}
+    if isinstance(events, dict):
+        for key in ("gap_days", "repeat_days"):
+            value = events.get(key)
+            if value is not None and (isinstance(value, bool) or not isinstance(
+                    value, (int, float)) or not value > 0):
+                bad(f"journeys.events.{key} is {value!r}.", "a number of days above 0")
+        starts = events.get("starts")
+        if starts is not None and not _names(starts):
+            bad(f"journeys.events.starts is {starts!r}.", "a list of touchpoint ids")
+
+
 def _read_config(root: Path) -> dict:
     path = root / CONFIG_NAME
     if not root.exists():
@@ -213,8 +283,22 @@ def _read_config(root: Path) -> dict:
     if not path.is_file():
         raise StudyError("no study.yaml in the study folder.", file=path,
                          fix="create study.yaml (see data/README.md) or run `cx synth --out DIR`.")
+    raw = path.read_bytes()
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise StudyError("the file is UTF-16 text.", file=path, expected="UTF-8 text",
+                         fix="save study.yaml as UTF-8 (any text editor can).")
     try:
-        config = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise StudyError(f"the file is not UTF-8 text (byte 0x{raw[exc.start]:02x} at position "
+                         f"{exc.start}).", file=path, expected="UTF-8 text",
+                         fix="save study.yaml as UTF-8 (any text editor can).") from None
+    try:
+        config = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
+    except _DuplicateKey as dup:
+        raise StudyError(f"duplicate key '{dup.key}' (line {dup.line}): YAML would silently "
+                         "keep only the last one.", file=path,
+                         fix=f"give '{dup.key}' once (merge the two entries).") from None
     except yaml.YAMLError as exc:
         raise StudyError(f"not valid YAML ({exc}).", file=path,
                          fix="correct the YAML syntax.") from None
@@ -223,24 +307,122 @@ def _read_config(root: Path) -> dict:
     return config
 
 
-def _read_table(path: Path, drop=(), display=None):
-    """Read a CSV/CSV.gz/Parquet table as text columns, leaving out ``drop`` columns."""
+def _inside(root: Path, path: Path, what, problems, file) -> bool:
+    """True when ``path`` (symbolic links followed) lies inside the study folder ``root``."""
+    try:
+        path.resolve().relative_to(root.resolve())
+        return True
+    except ValueError:
+        problems.append(StudyError(
+            f"{what} points outside the study folder ({path}).", file=file,
+            expected="a file inside the study folder (a study reads nothing outside it)",
+            fix="copy the file into the study folder and give its name relative to it."))
+        return False
+
+
+_SIGNATURES = (
+    (b"PK\x03\x04", "a zip archive, such as an Excel workbook (.xlsx)",
+     "open it in Excel and save it as CSV UTF-8 (comma delimited)"),
+    (b"\xd0\xcf\x11\xe0", "an Excel 97-2003 workbook (.xls)",
+     "open it in Excel and save it as CSV UTF-8 (comma delimited)"),
+    (b"\x1f\x8b", "gzip-compressed", "name it .csv.gz, or decompress it"),
+    (b"\xff\xfe", "UTF-16 text", "save it as UTF-8 (Excel: CSV UTF-8)"),
+    (b"\xfe\xff", "UTF-16 text", "save it as UTF-8 (Excel: CSV UTF-8)"),
+)
+
+
+def _check_text_file(path: Path, display):
+    """Refuse a CSV that is not UTF-8 comma-separated text, saying what it is instead."""
+    gz = path.name.lower().endswith(".gz")
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    for magic, what, fix in _SIGNATURES:
+        if head.startswith(magic) and not (gz and magic == b"\x1f\x8b"):
+            raise StudyError(f"the file is {what}, not CSV text.", file=display,
+                             expected="comma-separated UTF-8 text with a header row", fix=fix)
+    if gz:
+        import gzip
+        try:
+            with gzip.open(path, "rb") as fh:
+                data = fh.read()
+        except OSError as exc:
+            raise StudyError(f"cannot be decompressed ({exc}).", file=display,
+                             fix="compress it with gzip, or drop the .gz ending.") from None
+    else:
+        data = path.read_bytes()
+    if b"\x00" in data[:65536]:
+        raise StudyError("the file holds binary data, not CSV text.", file=display,
+                         expected="comma-separated UTF-8 text with a header row",
+                         fix="export the table as CSV.")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise StudyError(f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x} on line "
+                         f"{line}).", file=display, expected="UTF-8 text",
+                         fix="save it as UTF-8 (Excel: CSV UTF-8; or re-export with UTF-8 "
+                             "encoding).") from None
+    header = text.split("\n", 1)[0]
+    if "," not in header:
+        for sep, name in ((";", "semicolon"), ("\t", "tab"), ("|", "pipe")):
+            if sep in header:
+                raise StudyError(f"the file is {name}-separated; only commas separate columns.",
+                                 file=display, expected="comma-separated columns",
+                                 fix="re-export it with commas as separators (Excel: CSV UTF-8 "
+                                     "(comma delimited)).")
+    import csv
+    names = next(csv.reader([header.rstrip("\r")]), [])
+    seen, dup = set(), []
+    for name in (n.strip() for n in names):
+        if name in seen and name not in dup:
+            dup.append(name)
+        seen.add(name)
+    if dup:
+        raise StudyError(f"duplicate column names ({', '.join(repr(d) for d in dup)}).",
+                         file=display, column=dup[0], expected="each column named once",
+                         fix="rename the repeated columns in the file's header.")
+
+
+def _is_image(path: Path) -> bool:
+    """True for a PNG, JPEG, GIF, WebP or SVG file (by its first bytes, not its name)."""
+    with open(path, "rb") as fh:
+        head = fh.read(512)
+    if head.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")):
+        return True
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return True
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return text.startswith(b"<svg") or (text.startswith(b"<?xml") and b"<svg" in text)
+
+
+def _read_table(path: Path, drop=(), display=None, role=None):
+    """Read a CSV/CSV.gz/Parquet table as text columns, leaving out ``drop`` columns.
+
+    The table's full header (``drop`` columns included) is kept in ``attrs["header"]``.
+    """
     display = display or path
+    where = f"tables.{role}.path" if role else "tables.*.path"
+    if path.is_dir():
+        raise StudyError(f"{where} names a folder, not a file.", file=display,
+                         fix=f"give the {role or 'table'} file's name in {where}.")
     if not path.is_file():
         raise StudyError("file not found.", file=display,
-                         fix="check tables.*.path in study.yaml (paths are relative to the study).")
+                         fix=f"check {where} in study.yaml (paths are relative to the study).")
     drop = set(drop)
     suffixes = "".join(path.suffixes[-2:]).lower()
+    if not suffixes.endswith(".parquet"):
+        _check_text_file(path, display)
     try:
         if suffixes.endswith(".parquet"):
             import pyarrow.parquet as pq
-            names = pq.read_schema(path).names
+            names = [str(c) for c in pq.read_schema(path).names]
             table = pd.read_parquet(path, columns=[c for c in names if c not in drop])
             table = table.astype(object).where(table.notna(), None).astype("string")
         else:
             header = pd.read_csv(path, nrows=0).columns
             table = pd.read_csv(path, usecols=[c for c in header if c not in drop], dtype=str,
                                 keep_default_na=False, na_values=[""])
+            names = [str(c) for c in header]
     except StudyError:
         raise
     except Exception as exc:  # a parser error of any kind: say which file
@@ -250,6 +432,7 @@ def _read_table(path: Path, drop=(), display=None):
         raise StudyError("the table is empty (no data rows).", file=display,
                          expected="at least one row", fix="export the data with its rows.")
     table.columns = [str(c) for c in table.columns]
+    table.attrs["header"] = names
     return table
 
 
@@ -446,6 +629,7 @@ def load_study(path, segment: str | None = None) -> Study:
     cfg_file = root / CONFIG_NAME
     problems: list[StudyError] = []
     _check_keys(config, _SCHEMA, "", problems, cfg_file)
+    _check_values(config, problems, cfg_file)
     tables_cfg = config.get("tables") or {}
     survey_cfg = tables_cfg.get("survey") or {}
     if not survey_cfg and not tables_cfg.get("events"):
@@ -475,9 +659,13 @@ def load_study(path, segment: str | None = None) -> Study:
         if not spec.get("path"):
             problems.append(StudyError(f"tables.{role}.path is required.", file=cfg_file))
             return None, None
+        if not isinstance(spec["path"], str):
+            return None, None  # reported by _check_values
         file = root / spec["path"]
+        if not _inside(root, file, f"tables.{role}.path", problems, cfg_file):
+            return None, None
         try:
-            table = _read_table(file, drop=pii if role == "survey" else ())
+            table = _read_table(file, drop=pii if role == "survey" else (), role=role)
         except StudyError as exc:
             problems.append(exc)
             return None, None
@@ -652,12 +840,19 @@ def load_study(path, segment: str | None = None) -> Study:
         problems.append(StudyError(f"branding.primary_colour is {colour!r}.", file=cfg_file,
                                    expected="a colour as #rrggbb, e.g. '#1f5f8b' (quoted)"))
     if branding.get("logo"):
-        logo = root / branding["logo"]
-        if logo.is_file():
-            inputs.append(logo)
-        else:
+        logo = root / str(branding["logo"])
+        if not _inside(root, logo, "branding.logo", problems, cfg_file):
+            pass
+        elif not logo.is_file():
             problems.append(StudyError("logo file not found.", file=logo,
                                        fix="check branding.logo (relative to the study folder)."))
+        elif not _is_image(logo):
+            problems.append(StudyError(
+                "branding.logo is not an image file.", file=logo,
+                expected="a PNG, JPEG, GIF, WebP or SVG image",
+                fix="point branding.logo at the logo image."))
+        else:
+            inputs.append(logo)
 
     if problems:  # a top-level default shared by many columns is reported once
         raise StudyError.collect(list({str(p): p for p in problems}.values()))
