@@ -134,7 +134,8 @@ def _wilson(x, n):
     return low, high
 
 
-def period_rates(per_journey: pd.DataFrame, steps, by=None, min_base: int = 30) -> pd.DataFrame:
+def period_rates(per_journey: pd.DataFrame, steps, by=None, min_base: int = 30,
+                 measures=("reach", "conversion")) -> pd.DataFrame:
     """Reach, conversion and drop-off per period (and group) from :func:`journey_steps`.
 
     Returns
@@ -154,10 +155,10 @@ def period_rates(per_journey: pd.DataFrame, steps, by=None, min_base: int = 30) 
     rows = []
     for (per, grp), g in pj.groupby(["period", "_group"], sort=True):
         total = len(g)
-        for s in names:
+        for s in names if "reach" in measures else []:
             rows.append({"period": per, "group": grp, "measure": "reach", "step": s,
                          "from_step": pd.NA, "to_step": s, "n": total, "x": int(g[s].sum())})
-        for a, b in zip(names, names[1:]):
+        for a, b in zip(names, names[1:]) if "conversion" in measures else []:
             base = g[a]
             rows.append({"period": per, "group": grp, "measure": "conversion",
                          "step": f"{a} \u2192 {b}", "from_step": a, "to_step": b,
@@ -287,8 +288,8 @@ def standouts(rates: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
 
 
 def timeline(events, steps: dict, period: str = "week", by=None, min_base: int = 30,
-             alpha: float = 0.05, journey: str = "journey", time: str = "time",
-             touchpoint: str = "touchpoint") -> pd.DataFrame:
+             alpha: float = 0.05, measures=("reach", "conversion"), journey: str = "journey",
+             time: str = "time", touchpoint: str = "touchpoint") -> pd.DataFrame:
     """Funnel reach, step conversion and drop-off per period (and channel), with intervals and
     the periods that stand out.
 
@@ -302,11 +303,15 @@ def timeline(events, steps: dict, period: str = "week", by=None, min_base: int =
     period : {"week", "month"}
     by : str, optional
         An event column to break the rates down by (``channel``, a ``keep`` column...); rows
-        for every journey (``group`` ``"all"``) come first.
+        for every journey (``group`` ``"all"``) come first. A column with a single value is
+        ignored.
     min_base : int
         Rates on fewer journeys are suppressed and not tested.
     alpha : float
         Family-wise error rate of each series (Holm).
+    measures : tuple of str
+        ``"reach"`` and/or ``"conversion"`` (conversion only makes sense when the steps are a
+        funnel: see :func:`nesting`).
 
     Returns
     -------
@@ -324,9 +329,12 @@ def timeline(events, steps: dict, period: str = "week", by=None, min_base: int =
     """
     if hasattr(events, "events") and hasattr(events, "con"):
         events = events.events()
+    if by and events[by].nunique(dropna=False) <= 1:      # one channel: the "all" rows say it
+        by = None
     per_journey = journey_steps(events, steps, period=period, by=by, journey=journey,
                                 time=time, touchpoint=touchpoint)
-    t = standouts(period_rates(per_journey, steps, by=by, min_base=min_base), alpha=alpha)
+    t = standouts(period_rates(per_journey, steps, by=by, min_base=min_base,
+                               measures=measures), alpha=alpha)
     names = list(steps)
     order = {s: i for i, s in enumerate(names)}
     t["_m"] = (t["measure"] == "conversion").astype(int)
@@ -350,10 +358,11 @@ def windows(data: pd.DataFrame) -> pd.DataFrame:
     DataFrame
         ``by, group, measure, step, direction, first, last`` (first days of the first and last
         periods), ``periods``, ``n, x, rate`` (pooled over the run), ``low, high`` (Wilson) and
-        ``baseline`` (pooled rate of the series' shown periods that do not stand out).
+        ``baseline`` (pooled rate of the series' shown periods that do not stand out) and
+        ``p_adj`` (the smallest adjusted p-value of the run).
     """
     cols = ["by", "group", "measure", "step", "direction", "first", "last", "periods", "n", "x",
-            "rate", "low", "high", "baseline"]
+            "rate", "low", "high", "baseline", "p_adj"]
     rows = []
     for key, g in data.groupby(["by", "group", "measure", "step"], sort=False):
         g = g.sort_values("period")
@@ -374,9 +383,53 @@ def windows(data: pd.DataFrame) -> pd.DataFrame:
                              "direction": run[0]["direction"], "first": run[0]["period"],
                              "last": run[-1]["period"], "periods": len(run), "n": n, "x": x,
                              "rate": x / n, "low": float(low), "high": float(high),
-                             "baseline": ox / on if on else np.nan})
+                             "baseline": ox / on if on else np.nan,
+                             "p_adj": min(float(q["p_adj"]) for q in run)})
             run = [r] if r is not None and r["stands_out"] else []
     return pd.DataFrame(rows, columns=cols)
+
+
+def nesting(events, steps: dict, journey: str = "journey",
+            touchpoint: str = "touchpoint") -> pd.DataFrame:
+    """Do the steps form a funnel? For each step, the share of the journeys reaching it that
+    also reached the step before.
+
+    Stages of a purchase path nest (nearly every journey at payment passed the cart); stages
+    of a customer lifecycle, cut into separate journeys, do not (a billing journey rarely
+    passes onboarding), and conversion from one to the next then means nothing.
+
+    Parameters
+    ----------
+    events : DataFrame or JourneyLog
+    steps : dict
+        ``step name -> touchpoints`` in funnel order.
+
+    Returns
+    -------
+    DataFrame
+        ``from_step, to_step, journeys`` (reaching ``to_step``), ``nested`` (of them, reaching
+        ``from_step`` too) and ``share``.
+    """
+    if hasattr(events, "events") and hasattr(events, "con"):
+        events = events.events()
+    tp = events[touchpoint].astype("string")
+    reached = {name: set(events.loc[tp.isin([str(t) for t in tps]).fillna(False).to_numpy(),
+                                    journey])
+               for name, tps in steps.items()}
+    names = list(steps)
+    rows = []
+    for a, b in zip(names, names[1:]):
+        both = len(reached[a] & reached[b])
+        n = len(reached[b])
+        rows.append({"from_step": a, "to_step": b, "journeys": n, "nested": both,
+                     "share": both / n if n else np.nan})
+    return pd.DataFrame(rows, columns=["from_step", "to_step", "journeys", "nested", "share"])
+
+
+def is_funnel(nested: pd.DataFrame, min_share: float = 0.5) -> bool:
+    """True when, for every step, at least ``min_share`` of the journeys reaching it reached
+    the step before (:func:`nesting`); a single step is no funnel."""
+    return bool(len(nested)) and bool((nested["share"].fillna(0) >= min_share).all())
 
 
 def wide(data: pd.DataFrame, measure: str = "conversion", group: str = ALL) -> pd.DataFrame:
@@ -410,4 +463,4 @@ def wide(data: pd.DataFrame, measure: str = "conversion", group: str = ALL) -> p
     return out.rename_axis("period").reset_index()
 
 
-__all__ += ["windows", "wide"]
+__all__ += ["is_funnel", "nesting", "windows", "wide"]
