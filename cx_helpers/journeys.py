@@ -27,7 +27,7 @@ from sklearn.model_selection import KFold, StratifiedKFold
 from statsmodels.tools.sm_exceptions import PerfectSeparationError
 from threadpoolctl import threadpool_limits
 
-from cx_helpers.design import design_matrix
+from cx_helpers.design import design_matrix, independent_columns
 from cx_helpers.errors import StudyError
 from cx_helpers.study import Study
 
@@ -179,25 +179,6 @@ _VERDICT_COLUMNS = ["outcome", "label", "metric", "t", "j", "tj", "diff", "diff_
                     "sentence", "nested_sentence", "basis", "t_low", "t_high", "j_low", "j_high",
                     "nested_test", "nested_df", "n"]
 _BOOT_CELLS = 2_000_000          # resamples x respondents held in memory at once
-
-
-def _independent(x: np.ndarray, tol: float = 1e-7) -> np.ndarray:
-    """Positions of the columns of ``x`` that vary and are not linear combinations of the
-    intercept and the columns before them.
-
-    The order is kept, so in T+J the touchpoint columns come first and a journey measure that only
-    re-expresses them (the mean of a journey's ratings when everyone rated everything) is the one
-    dropped. A column is dependent when the part of it orthogonal to the intercept and the columns
-    before it (the diagonal of an unpivoted QR) is below ``tol`` times its centred norm.
-    """
-    if x.shape[1] == 0:
-        return np.arange(0)
-    xc = x - x.mean(axis=0)
-    norms = np.linalg.norm(xc, axis=0)
-    diag = np.abs(np.diag(np.linalg.qr(xc, mode="r")))
-    if len(diag) < x.shape[1]:   # more columns than rows: the rest cannot add rank
-        diag = np.r_[diag, np.zeros(x.shape[1] - len(diag))]
-    return np.flatnonzero((norms > 0) & (diag > tol * np.where(norms > 0, norms, 1.0)))
 
 
 def _model_matrix(x: np.ndarray, w: np.ndarray, new: np.ndarray | None = None):
@@ -402,30 +383,40 @@ def _prepare(study: Study, outcome: str, na: str, feats: pd.DataFrame, derived) 
     binary = study.outcome_specs[outcome].kind == "binary"
     frame = study.frame()
     keep = frame[outcome].notna()
-    t = design_matrix(frame.loc[keep], study.rated_touchpoints, na=na)
+    weight = frame["weight"] if "weight" in frame else pd.Series(1.0, index=frame.index)
+    t = design_matrix(frame.loc[keep], study.rated_touchpoints, na=na,
+                      weights=weight.loc[keep].to_numpy(dtype=float))
     f = feats.loc[keep]
     rating_cols = [c for c in f.columns if not c.startswith("ops_")]
-    j = design_matrix(f, rating_cols, na=na) if rating_cols else pd.DataFrame(index=f.index)
+    if na == "complete":
+        f = f.dropna(subset=rating_cols)
+    # journey scores one at a time (a one-touchpoint journey's mean is its minimum, two journeys
+    # may share their touchpoints): the rank check below drops what repeats, instead of a
+    # design-wide error meant for touchpoint ratings
+    parts = [design_matrix(f, [c], na=na, weights=weight.loc[f.index].to_numpy(dtype=float))
+             for c in rating_cols]
+    j = pd.concat(parts, axis=1) if parts else pd.DataFrame(index=f.index)
     ops = [c for c in f.columns if c.startswith("ops_")]
     if ops:
         j = j.join(f.loc[j.index, ops])
     common = t.index.intersection(j.index)
     t, j = t.loc[common], j.loc[common]
     tj = pd.concat([t, j.add_prefix("journey_")], axis=1)
-    keep_t = _independent(t.to_numpy(dtype=float))
-    keep_j = _independent(j.to_numpy(dtype=float))
-    keep_tj = _independent(tj.to_numpy(dtype=float))
-    j_cols = [j.columns[i] for i in keep_j]
-    direct = any(c in study.journeys and c in study.journey_ratings.columns for c in j_cols)
-    events = any(c.startswith("ops_") for c in j_cols)
+    w = weight.loc[common].to_numpy(dtype=float)
+    keep_t = independent_columns(t, w)[0]
+    keep_j = independent_columns(j, w)[0]
+    keep_tj = independent_columns(tj, w)[0]
+    if keep_tj[:len(keep_t)] != keep_t:    # the same greedy check, so T's columns lead T+J's
+        raise RuntimeError("T+J does not start with the columns of T")
+    direct = any(c in study.journeys and c in study.journey_ratings.columns for c in keep_j)
+    events = any(c.startswith("ops_") for c in keep_j)
     basis = ("direct rating and event log" if direct and events else "direct rating" if direct
              else "event log" if events else "touchpoint summaries")
     return {"outcome": outcome, "binary": binary,
-            "y": frame.loc[common, outcome].to_numpy(dtype=float),
-            "w": frame.loc[common, "weight"].to_numpy(dtype=float) if "weight" in frame
-            else np.ones(len(common)),
-            "T": t.to_numpy(dtype=float)[:, keep_t], "J": j.to_numpy(dtype=float)[:, keep_j],
-            "T+J": tj.to_numpy(dtype=float)[:, keep_tj],
+            "y": frame.loc[common, outcome].to_numpy(dtype=float), "w": w,
+            "T": t[keep_t].to_numpy(dtype=float), "J": j[keep_j].to_numpy(dtype=float),
+            "T+J": tj[keep_tj].to_numpy(dtype=float), "columns": {
+                "T": keep_t, "J": keep_j, "T+J": keep_tj},
             "basis": basis, "derived": ", ".join(derived) if basis == "touchpoint summaries"
             else ""}
 

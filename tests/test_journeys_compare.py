@@ -425,3 +425,20 @@ def test_outcomes_left_out_say_why(tmp_path_factory):
     assert "churn" not in set(c["outcome"]) and "ltr" in set(c["outcome"])
     assert "smaller group of the yes/no outcome" in c.attrs["skipped"]["churn"]
     assert list(verdicts(c.iloc[:0]).columns)[-3:] == ["nested_test", "nested_df", "n"]
+
+
+def test_journey_scores_that_repeat_are_dropped_not_fatal(tmp_path_factory):
+    """A one-touchpoint journey (its mean is its minimum, its spread 0) and a journey declared
+    twice: the repeats leave model J instead of stopping the comparison."""
+    from cx_helpers.study import Journey
+
+    st = _study(tmp_path_factory, 0.8, 7)
+    tp = st.journeys["buy"].touchpoints
+    odd = dataclasses.replace(st, journey_ratings=st.journey_ratings.iloc[:, :0], journeys={
+        **st.journeys, "solo": Journey("solo", (tp[0],)), "again": Journey("again", tp)})
+    prep = _prepare(odd, "osat", "indicator", journey_features(odd), ("mean", "min", "sd"))
+    cols = prep["columns"]["J"]
+    assert "solo_mean" in cols and "solo_min" not in cols and "solo_sd" not in cols
+    assert not any(c.startswith("again_") for c in cols) and "buy_min" in cols
+    c = compare_all(odd, outcomes=["osat"], n_repeats=1, n_boot=20, seed=1)
+    assert set(c["basis"]) == {"touchpoint summaries"}
