@@ -27,7 +27,7 @@ from sklearn.model_selection import KFold, StratifiedKFold
 from statsmodels.tools.sm_exceptions import PerfectSeparationError
 from threadpoolctl import threadpool_limits
 
-from cx_helpers.design import design_matrix, independent_columns
+from cx_helpers.design import design_matrix, independent_columns, resolve_na
 from cx_helpers.errors import StudyError
 from cx_helpers.study import Study
 
@@ -438,7 +438,7 @@ def _too_small(prep: dict, study: Study, n_splits: int) -> str | None:
 
 
 def _check_na(na, study):
-    na = study.na if na is None else na
+    na = resolve_na(na, study)
     if na not in ("indicator", "complete"):
         raise StudyError(f"the journey comparison handles missing ratings as 'indicator' or "
                          f"'complete', got na={na!r}.", file=study.root / "study.yaml",
