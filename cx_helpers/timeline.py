@@ -358,8 +358,10 @@ def windows(data: pd.DataFrame) -> pd.DataFrame:
     DataFrame
         ``by, group, measure, step, direction, first, last`` (first days of the first and last
         periods), ``periods``, ``n, x, rate`` (pooled over the run), ``low, high`` (Wilson) and
-        ``baseline`` (pooled rate of the series' shown periods that do not stand out) and
-        ``p_adj`` (the smallest adjusted p-value of the run).
+        ``baseline`` (pooled rate of the series' shown periods that do not stand out),
+        ``p_adj`` (the smallest adjusted p-value of the run) and ``echo`` (a channel's run that
+        overlaps a run of every journey at the same step and in the same direction). Sorted
+        with the strongest runs first (smallest ``p_adj``) and echoes last.
     """
     cols = ["by", "group", "measure", "step", "direction", "first", "last", "periods", "n", "x",
             "rate", "low", "high", "baseline", "p_adj"]
@@ -386,7 +388,19 @@ def windows(data: pd.DataFrame) -> pd.DataFrame:
                              "baseline": ox / on if on else np.nan,
                              "p_adj": min(float(q["p_adj"]) for q in run)})
             run = [r] if r is not None and r["stands_out"] else []
-    return pd.DataFrame(rows, columns=cols)
+    out = pd.DataFrame(rows, columns=cols)
+    # a channel's run that overlaps a run of every journey (same measure, step and direction)
+    # repeats it: strongest first, echoes last
+    overall = out[out["group"] == ALL]
+    echo = []
+    for _, r in out.iterrows():
+        same = overall[(overall["measure"] == r["measure"]) & (overall["step"] == r["step"])
+                       & (overall["direction"] == r["direction"])]
+        echo.append(r["group"] != ALL and bool(((same["first"] <= r["last"])
+                                                & (same["last"] >= r["first"])).any()))
+    out["echo"] = pd.Series(echo, index=out.index, dtype=bool)
+    out = out.sort_values(["echo", "p_adj", "first", "group", "step"], kind="stable")
+    return out.reset_index(drop=True)
 
 
 def nesting(events, steps: dict, journey: str = "journey",
