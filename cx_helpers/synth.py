@@ -926,7 +926,7 @@ AIRLINE_ITEMS = {
     "online_boarding": ("Online boarding", "Online boarding", "airport", "app", 0.7, 0.25),
     "seat_comfort": ("Seat comfort", "Seat comfort", "inflight", "cabin", 0.25, 0.45),
     "entertainment": ("Inflight entertainment", "Inflight entertainment", "inflight", "cabin",
-                      0.35, 0.35),
+                      0.5, 0.35),
     "onboard_service": ("On-board service", "On-board service", "inflight", "cabin", 0.25, 0.4),
     "leg_room": ("Leg room service", "Leg room", "inflight", "cabin", 0.25, 0.35),
     "baggage": ("Baggage handling", "Baggage handling", "arrival", "airport", 0.1, 0.65),
@@ -942,7 +942,7 @@ AIRLINE_SEGMENTS = {   # column: {value: (share, effect on the log-odds of satis
 AIRLINE_INTERCEPT = -4.0      # log-odds of satisfied for a personal-travel Eco passenger
 INSURER_ITEMS = {
     "online_quote": ("q_quote", "Online quote", "quote", "web", 0.3, 0.5),
-    "agent_call": ("q_agent", "Call with an agent", "quote", "phone", 0.5, 0.3),
+    "agent_call": ("q_agent", "Call with an agent", "quote", "phone", 0.6, 0.3),
     "policy_documents": ("q_documents", "Policy documents", "policy", "email", 0.0, 0.6),
     "app_login": ("q_app", "Logging in to the app", "policy", "app", 0.1, 0.4),
     "claim_report": ("q_claim_report", "Reporting a claim", "claim", "phone", 0.4, 0.1),
@@ -971,7 +971,7 @@ ORDINAL_LABELS = ("Very dissatisfied", "Dissatisfied", "Neither satisfied nor di
 BINARY_TEXT = ("satisfied", "neutral or dissatisfied")     # (yes, no)
 # Latent structure of the survey-only worlds: z = sqrt(halo) h + sqrt(rho) q_stage + rest.
 SHAPE_HALO = 0.25
-SHAPE_RHO = 0.25
+SHAPE_RHO = 0.15
 SHAPE_RARE_NA = 0.03          # share of respondents with not applicable on every rare-NA item
 SHAPE_SINGLE_NA = 0.004       # and, on each of those items, independently
 SHAPE_BLANKS = 0.02           # item nonresponse on structural-NA shapes

@@ -339,10 +339,14 @@ def test_planted_drivers_are_recovered_with_their_signs(shape_run):
     if drivers is None:
         pytest.skip(f"shape {shape_run['shape']} has no survey, so no drivers to recover")
     imp = pd.read_csv(run / "tables" / "importance.csv")
-    imp = imp[(imp["outcome"] == drivers["outcome"]) & (imp["level"] == "driver")]
-    assert len(imp), f"no driver-level importance for {drivers['outcome']}"
+    imp = imp[imp["outcome"] == drivers["outcome"]]
+    assert (imp["level"] == "driver").any(), f"no driver-level importance for {drivers['outcome']}"
     problems = []
+    segment_rows = imp[imp["level"] == "segment"]
+    imp = imp[imp["level"] == "driver"]
     for method, rows in imp.groupby("method"):
+        if method == "lmg_segments":        # touchpoints beside segments: checked below
+            continue
         ranks = rows.set_index("driver")["rank"]
         for tp in drivers["top"]:
             if not ranks.get(tp, np.inf) <= 5:
@@ -354,6 +358,15 @@ def test_planted_drivers_are_recovered_with_their_signs(shape_run):
                     problems.append(f"{method}: negative driver {tp} has sign {signs.get(tp)}")
         else:
             problems.append("importance.csv has no sign column")
+    if synth.SHAPES[shape_run["shape"]].segments == "driving":
+        # segments that drive the outcome show as such beside the touchpoints
+        beside = imp[imp["method"] == "lmg_segments"]
+        if segment_rows.empty or beside.empty:
+            problems.append("segments that drive the outcome get no importance beside the "
+                            "touchpoints (no lmg_segments rows)")
+        elif not segment_rows["share"].max() > beside["share"].max():
+            problems.append(f"the largest segment share {segment_rows['share'].max():.1f} is "
+                            f"below a touchpoint's {beside['share'].max():.1f}")
     coef = pd.read_csv(run / "tables" / "driver_coefficients.csv")
     coef = coef[coef["outcome"] == drivers["outcome"]].set_index("driver")["coef"]
     for tp, sign in drivers["sign"].items():
