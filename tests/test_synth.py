@@ -196,3 +196,13 @@ def test_refuses_a_file_and_bad_arguments(tmp_path):
         synth.generate(100, response_rate=0.0)
     with pytest.raises(StudyError):
         synth.generate(0)
+
+
+def test_sample_shape_is_the_default_and_unknown_shapes_are_refused(tmp_path):
+    a = synth.write_study(tmp_path / "x" / "s", customers=300, seed=11)
+    b = synth.write_study(tmp_path / "y" / "s", customers=300, seed=11, shape="sample")
+    for name in synth.FILES:
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    with pytest.raises(StudyError, match="unknown study shape 'airplane'"):
+        synth.write_study(tmp_path / "z", customers=300, shape="airplane")
+    assert not (tmp_path / "z").exists()
