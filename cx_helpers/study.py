@@ -96,6 +96,7 @@ class Study:
     segments: list[str]
     has_weight: bool
     inputs: list[Path] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def seed(self) -> int:
@@ -712,6 +713,12 @@ def load_study(path, segment: str | None = None) -> Study:
         respondents["respondent"] = ids
     if _need_column(survey, cust_col, survey_file, "tables.survey.customer", problems):
         respondents["customer"] = survey[cust_col].astype("string").str.strip()
+        blank = respondents["customer"].isna()
+        if cust_col != id_col and blank.any():
+            problems.append(StudyError(
+                "customer id is blank.", file=survey_file, column=cust_col, rows=_rows(blank),
+                expected="a customer id on every row (it links answers to events and outcomes)",
+                fix="fill in the customer ids, or drop those respondents."))
     segments = [str(s) for s in (config.get("segments") or [])]
     for seg in segments:
         if _need_column(survey, seg, survey_file, "a segment", problems):
@@ -720,11 +727,11 @@ def load_study(path, segment: str | None = None) -> Study:
     respondents["weight"] = 1.0
     if weight_col and _need_column(survey, weight_col, survey_file, "weight", problems):
         w = _numeric(survey[weight_col], survey_file, weight_col, problems)
-        bad = w.isna() | (w <= 0)
+        bad = w.isna() | (w <= 0) | ~np.isfinite(w)
         if bad.any():
             problems.append(StudyError(
-                "weights must be positive numbers.", file=survey_file, column=weight_col,
-                rows=_rows(bad), expected="a weight > 0 on every row",
+                "weights must be positive, finite numbers.", file=survey_file,
+                column=weight_col, rows=_rows(bad), expected="a finite weight > 0 on every row",
                 fix="drop those respondents or correct the weighting."))
         respondents["weight"] = w
 
@@ -737,6 +744,7 @@ def load_study(path, segment: str | None = None) -> Study:
         if _need_column(survey, col, survey_file, f"the rating of touchpoint '{tp}'", problems):
             spec = tp_cfg.get(tp) or {}
             where = f"touchpoint '{tp}'"
+            before = len(problems)
             na = _na_codes(spec["na_codes"], where, problems, cfg_file) if "na_codes" in spec \
                 else _na_codes(default_na, "na_codes (top level)", problems, cfg_file)
             scale = (row["scale_min"], row["scale_max"]) if pd.notna(row["scale_min"]) else None
@@ -745,6 +753,13 @@ def load_study(path, segment: str | None = None) -> Study:
                                                     False, problems, cfg_file)
             ratings[tp] = _numeric(survey[col], survey_file, col, problems, scale, na,
                                    values=vmap)
+            if len(survey) and ratings[tp].isna().all() and len(problems) == before:
+                problems.append(StudyError(
+                    f"touchpoint '{tp}' has no rating at all: every row is blank or a "
+                    "not-applicable code.", file=survey_file, column=col,
+                    expected="at least one rating",
+                    fix=f"check the column and na_codes, or drop the column: line of "
+                        f"touchpoint '{tp}' if it was not asked."))
 
     # outcomes ---------------------------------------------------------------------------------
     outcome_specs: dict[str, Outcome] = {}
@@ -798,6 +813,7 @@ def load_study(path, segment: str | None = None) -> Study:
         if not _need_column(src, col, src_file, f"outcome '{name}'", problems):
             continue
         where = f"outcome '{name}'"
+        before = len(problems)
         na = _na_codes(spec.get("na_codes"), where, problems, cfg_file)
         if kind == "binary":
             if spec.get("values") is not None:
@@ -816,6 +832,8 @@ def load_study(path, segment: str | None = None) -> Study:
             vmap = _value_map(spec.get("values"), where, scale, integer, problems, cfg_file)
             values = _numeric(src[col], src_file, col, problems, scale, na, integer=integer,
                               values=vmap)
+        if len(values) and len(problems) == before:  # no second message about one column
+            _check_variation(values, kind, where, src_file, col, problems)
         if table_name == "survey":
             respondents[name] = values
         elif outcomes is not None:
@@ -831,8 +849,20 @@ def load_study(path, segment: str | None = None) -> Study:
 
     # events -----------------------------------------------------------------------------------
     events = None
+    warnings: list[str] = []
     if events_raw is not None:
         events = _build_events(tables_cfg["events"], events_raw, events_file, catalog, problems)
+    if events is not None and (tables_cfg.get("survey") or outcomes is not None):
+        _match_customers(events, events_raw, tables_cfg["events"], events_file, respondents,
+                         outcomes, problems, warnings)
+    starts = ((config.get("journeys") or {}).get("events") or {}).get("starts") or []
+    known = set(catalog["touchpoint"])
+    for tp in [str(t) for t in starts if str(t) not in known]:
+        problems.append(StudyError(
+            f"journeys.events.starts names touchpoint '{tp}', which is not in the catalog.",
+            file=cfg_file, fix=_closest(tp, sorted(known))))
+    if tables_cfg.get("survey") and survey_file is not None:
+        _check_pii(survey, survey_file, pii, config, catalog, problems, warnings, cfg_file)
 
     branding = config.get("branding") or {}
     colour = branding.get("primary_colour")
@@ -868,8 +898,24 @@ def load_study(path, segment: str | None = None) -> Study:
         catalog=catalog, ratings=ratings, respondents=respondents, journey_ratings=journey_ratings,
         events=events, outcomes=outcomes.reset_index(drop=True) if outcomes is not None else None,
         outcome_specs=outcome_specs, journeys=journeys, segments=segments,
-        has_weight=bool(weight_col), inputs=inputs)
+        has_weight=bool(weight_col), inputs=inputs, warnings=warnings)
     return study.subset(segment) if segment else study
+
+
+def _check_variation(values, kind, where, file, column, problems):
+    """Refuse an outcome with no answers, or one answer only: nothing can be learnt from it."""
+    seen = values.dropna().unique()
+    if len(seen) == 0:
+        problems.append(StudyError(
+            f"{where} has no value at all: every row is blank or a not-applicable code.",
+            file=file, column=column, expected="answers on most rows",
+            fix="check the column name and na_codes."))
+    elif len(seen) == 1:
+        shown = ("yes" if seen[0] == 1 else "no") if kind == "binary" else f"{seen[0]:g}"
+        problems.append(StudyError(
+            f"{where} takes one value only ({shown}) on every answered row, so nothing can "
+            "relate to it.", file=file, column=column, expected="at least two different values",
+            fix="check that the column is the right one (and, for a yes/no outcome, positive:)."))
 
 
 def _build_catalog(config, raw, file, default_scale, problems, cfg_file, events_raw=None):
@@ -899,12 +945,15 @@ def _build_catalog(config, raw, file, default_scale, problems, cfg_file, events_
                     _need_column(raw, col, file, f"tables.touchpoints.{role}", problems)
             for i, tp in ids.items():
                 rows[tp] = {role: raw.at[i, col] for role, col in cols.items()}
+                rows[tp]["_catalog_row"] = int(i) + 1
     for tp, spec in tp_cfg.items():
         spec = spec or {}
         base = rows.setdefault(str(tp), {})
         for role in roles:
             if spec.get(role) is not None:
                 base[role] = str(spec[role])
+                if role == "stage":
+                    base.pop("_catalog_row", None)
         base["column"] = spec.get("column")
         scale = _scale(spec.get("scale"), default_scale, f"touchpoint '{tp}'", problems, cfg_file)
         if base["column"] is not None and scale is None:
@@ -927,9 +976,14 @@ def _build_catalog(config, raw, file, default_scale, problems, cfg_file, events_
                 fix="give it a stage in study.yaml or in the touchpoints catalog."))
             stage = None
         elif stages and stage not in stages:
+            in_catalog = r.get("_catalog_row") is not None
             problems.append(StudyError(
-                f"touchpoint '{tp}' has stage '{stage}', which is not in stages.", file=cfg_file,
-                fix=f"{_closest(stage, stages)} Or add it to stages."))
+                f"touchpoint '{tp}' has stage '{stage}', which is not in stages.",
+                file=file if in_catalog else cfg_file,
+                column=table_cfg.get("stage", "stage") if in_catalog else None,
+                rows=[r["_catalog_row"]] if in_catalog else None,
+                fix=f"{_closest(stage, stages)} Or add it to stages in study.yaml."))
+            stage = None
         scale = r.get("scale") or (None, None)
         label = r.get("label")
         records.append({
@@ -1041,6 +1095,76 @@ def _binary(series, display, column, positive, na, where, problems, cfg_file):
     return values
 
 
+def _match_customers(events, raw, cfg, file, respondents, outcomes, problems, warnings):
+    """Event customers must be the study's customers (survey or outcomes table)."""
+    known = set(respondents["customer"].dropna()) if "customer" in respondents else set()
+    if outcomes is not None and "customer" in outcomes:
+        known |= set(outcomes["customer"].dropna())
+    if not known:
+        return
+    column = cfg.get("customer", "customer")
+    customer = raw[column].astype("string").str.strip()
+    unknown = customer.notna() & ~customer.isin(known)
+    if not unknown.any():
+        return
+    sample = ", ".join(repr(v) for v in customer[unknown].unique()[:3])
+    if unknown.all() or not (customer.notna() & ~unknown).any():
+        problems.append(StudyError(
+            f"no event's customer id matches a customer of the survey or outcomes table "
+            f"(e.g. {sample}).", file=file, column=column,
+            expected="the same customer ids in the events as in the survey / outcomes",
+            fix="check tables.events.customer and tables.survey.customer, and that the ids are "
+                "written the same way (prefixes, leading zeros)."))
+    else:
+        n = int(unknown.sum())
+        warnings.append(
+            f"{file}, column '{column}': {n} of {len(customer)} events "
+            f"({customer[unknown].nunique()} customers, e.g. {sample}) match no customer of the "
+            "survey or outcomes table; they count in the event-based measures only.")
+
+
+_PII_NAME = re.compile(r"(^|[_\s.-])(e-?mail|mail_?address|full_?name|first_?name|last_?name|"
+                       r"given_?name|family_?name|surname|forename|name|phone|telephone|"
+                       r"mobile_?(number|phone)|address|street|postcode|post_?code|zip_?code|"
+                       r"ssn|passport|date_?of_?birth|dob|iban|ip_?address)($|[_\s.-])", re.I)
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_PHONE = re.compile(r"^\+?[\d\s().-]{7,20}$")
+
+
+def _check_pii(survey, file, pii, config, catalog, problems, warnings, cfg_file):
+    """Declared PII must exist; columns that look personal and are not declared are warned of."""
+    header = survey.attrs.get("header", list(survey.columns))
+    for name in pii:
+        if name not in header:
+            problems.append(StudyError(
+                f"pii names column '{name}', which the survey does not have.", file=cfg_file,
+                column=name, fix=f"{_closest(name, header)} (pii: lists columns never to read)."))
+    survey_cfg = (config.get("tables") or {}).get("survey") or {}
+    used = {survey_cfg.get("id"), survey_cfg.get("customer"), config.get("weight")}
+    used |= {str(s) for s in (config.get("segments") or [])}
+    used |= set(catalog["column"].dropna())
+    used |= {(o or {}).get("column") for o in (config.get("outcomes") or {}).values()}
+    used |= {(j or {}).get("rating") for j in
+             (((config.get("journeys") or {}).get("declared")) or {}).values()}
+    for col in survey.columns:
+        if col in used:
+            continue
+        text = survey[col].dropna().astype(str).str.strip()
+        text = text[text != ""].head(500)
+        why = None
+        if len(text) and text.str.match(_EMAIL).mean() >= 0.5:
+            why = "it holds e-mail addresses"
+        elif len(text) and (text.str.match(_PHONE) & text.str.count(r"\d").between(7, 15)
+                            & text.str.contains(r"[\s+()-]", regex=True)).mean() >= 0.5:
+            why = "it holds phone numbers"
+        elif _PII_NAME.search(col):
+            why = "its name suggests personal data"
+        if why:
+            warnings.append(
+                f"{file}, column '{col}': {why}, and it is not listed under pii:. It is read "
+                "but never used; add it to pii: in study.yaml so that it is never read.")
+
+
 def _build_events(cfg, raw, file, catalog, problems):
     cols = {"customer": cfg.get("customer", "customer"), "time": cfg.get("time", "time"),
             "touchpoint": cfg.get("touchpoint", "touchpoint")}
@@ -1069,6 +1193,16 @@ def _build_events(cfg, raw, file, catalog, problems):
             f"missing or unparseable timestamps ({sample}).", file=file, column=cols["time"],
             rows=_rows(bad), expected="ISO 8601 date-times such as 2026-03-04T09:15:00+00:00",
             fix="export timestamps in ISO 8601, or drop the rows without a time."))
+    # a year's grace: synthetic and planned data may run a little ahead of the clock, but a
+    # timestamp years ahead is a typing or export error (a wrong year, a wrong epoch)
+    future = time > pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=366)
+    if future.any():
+        problems.append(StudyError(
+            f"timestamps in the future, more than a year from now (latest "
+            f"{time[future].max():%Y-%m-%d %H:%M} UTC).",
+            file=file, column=cols["time"], rows=_rows(future),
+            expected="interactions that have happened",
+            fix="correct the dates (day and month swapped? a wrong year?) or drop those rows."))
     events["time"] = time
     events["touchpoint"] = raw[cols["touchpoint"]].astype("string").str.strip()
     unknown = ~events["touchpoint"].isin(set(catalog["touchpoint"]))
@@ -1122,4 +1256,6 @@ def summarize(study: Study) -> dict:
         info["events"] = 0
     info["outcomes"] = ", ".join(f"{o.name} ({o.kind})" for o in study.outcome_specs.values()) \
         or "none"
+    for i, text in enumerate(study.warnings, 1):
+        info[f"warning {i}" if len(study.warnings) > 1 else "warning"] = text
     return info
