@@ -17,8 +17,8 @@ from scipy import stats
 from cx_helpers import metrics
 from cx_helpers.study import Study
 
-__all__ = ["INVENTORY_COLUMNS", "default_outcome", "stage_channel_grid", "touchpoint_inventory",
-           "weighted_corr"]
+__all__ = ["INVENTORY_COLUMNS", "default_outcome", "inventory_table", "rating_scale",
+           "stage_channel_grid", "touchpoint_inventory", "weighted_corr"]
 
 INVENTORY_COLUMNS = [
     "touchpoint", "label", "stage", "channel", "type",
@@ -264,3 +264,73 @@ def stage_channel_grid(study: Study, min_base: int | None = None,
     out["stage"] = pd.Categorical(out["stage"], categories=study.stages, ordered=True)
     return out.astype({"reach": float, "satisfaction": float, "sat_low": float,
                        "sat_high": float, "n": int, "suppressed": bool})
+
+
+def rating_scale(study: Study) -> tuple[float, float] | None:
+    """The rating scale shared by the study's rated touchpoints, or None when they differ."""
+    cat = study.catalog[study.catalog["touchpoint"].isin(study.rated_touchpoints)]
+    scales = set(zip(cat["scale_min"], cat["scale_max"]))
+    if len(scales) != 1:
+        return None
+    lo, hi = scales.pop()
+    return None if pd.isna(lo) or pd.isna(hi) else (float(lo), float(hi))
+
+
+def inventory_table(inv: pd.DataFrame, outcome_label: str | None = None,
+                    outcome_kind: str | None = None, caption: str | None = None):
+    """The inventory as a reader's table: labels, stage, channel, % for proportions.
+
+    Columns with no value in any row (e.g. reach and frequency without an event log, event
+    ratings when the log carries none, importance without an outcome) are left out.
+
+    Parameters
+    ----------
+    inv : DataFrame
+        :func:`touchpoint_inventory`.
+    outcome_label : str, optional
+        The outcome of importance and impact, named in their headings.
+    outcome_kind : str, optional
+        Its kind; a binary outcome's impact is a difference of shares, shown in percentage
+        points.
+    caption : str, optional
+
+    Returns
+    -------
+    cx_helpers.display.Table
+    """
+    from cx_helpers.display import table
+
+    what = outcome_label or "the outcome"
+    impact_fmt = ((lambda v: f"{100 * v:+.1f} pts") if outcome_kind == "binary"
+                  else (lambda v: f"{v:+.2f}"))
+    spec = [
+        ("label", "Touchpoint", "text"), ("stage", "Stage", "text"),
+        ("channel", "Channel", "text"), ("reach", "Reach", "pct0"),
+        ("frequency", "Contacts per user", "f1"), ("n", "Ratings", "int"),
+        ("na_rate", "Not rated", "pct0"), ("sat_mean", "Mean rating", "f2"),
+        ("top_box", "Satisfied", "pct0"), ("event_mean", "Rating after contact", "f2"),
+        ("importance", "Importance (r)", "f2"),
+        ("impact", "Impact", impact_fmt), ("pain_rank", "Pain rank", "int"),
+    ]
+    shown = [(c, h, f) for c, h, f in spec
+             if c in inv and (c in ("label", "stage", "channel") or inv[c].notna().any())
+             and not (c == "n" and not inv[c].astype(float).gt(0).any())]
+    notes = []
+    if any(c in ("importance", "impact") for c, _, _ in shown):
+        notes.append(f"Importance: correlation of the touchpoint's rating with {_lower(what)}.")
+    notes += ["Reach: share of customers with at least one interaction on the touchpoint (event "
+             "log), or of respondents who rated it. Satisfied: share of its raters in the top "
+             "box. Not rated: share of respondents with no rating (not applicable or blank)."]
+    if any(c == "impact" for c, _, _ in shown):
+        unit = " (percentage points)" if outcome_kind == "binary" else ""
+        notes.append(f"Impact: mean {_lower(what)} of the satisfied minus the dissatisfied "
+                     f"raters{unit}.")
+    notes.append("A dash: too few observations for the number (see the suppression list).")
+    return table(inv, columns={c: h for c, h, _ in shown}, formats={c: f for c, _, f in shown},
+                 caption=caption or f"{len(inv)} touchpoints in journey order",
+                 note=" ".join(notes))
+
+
+def _lower(label: str) -> str:
+    label = str(label)
+    return label[:1].lower() + label[1:] if label[:2] != label[:2].upper() else label

@@ -21,9 +21,10 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-__all__ = ["Estimate", "adjust_family", "adjust_p", "ces", "compare_segments", "csat", "kish_n",
-           "mean", "nps", "outcome_metric", "scale_boxes", "segment_analysis", "segment_table",
-           "top_box", "welch"]
+__all__ = ["Estimate", "adjust_family", "adjust_p", "ces", "compare_segments", "csat",
+           "estimate_text", "kish_n", "mean", "nps", "outcome_metric", "outcome_table",
+           "scale_boxes", "segment_analysis", "segment_table", "segment_view", "top_box",
+           "value_text", "welch"]
 
 METRICS = ("nps", "top_box", "mean")
 _BOOT_CHUNK = 250
@@ -757,3 +758,123 @@ def segment_analysis(data: pd.DataFrame, outcomes, segments, weight: str | None 
     table = pd.concat(tables, ignore_index=True)[SEGMENT_COLUMNS]
     tested = adjust_family(pd.concat(tests, ignore_index=True), correction, alpha)
     return table, tested[test_cols]
+
+
+OUTCOME_COLUMNS = ["outcome", "outcome_label", "kind", "measure", "metric", "value", "low",
+                   "high", "n", "n_eff", "suppressed"]
+
+
+def outcome_table(data: pd.DataFrame, outcomes, weight: str | None = None, min_base: int = 30,
+                  boxes: int | None = None, confidence: float = 0.95) -> pd.DataFrame:
+    """Each outcome's overall value with its interval, measured by its kind.
+
+    Parameters
+    ----------
+    data : DataFrame
+        A row per respondent (``Study.respondents``).
+    outcomes : iterable
+        Outcome specifications (``name, kind, scale, label``); see :func:`segment_analysis`.
+        Outcomes absent from ``data`` are left out.
+    weight, min_base, boxes, confidence
+        As in :func:`segment_analysis`.
+
+    Returns
+    -------
+    DataFrame
+        :data:`OUTCOME_COLUMNS`, a row per outcome: NPS in points, shares in 0..1, means on
+        the outcome's scale; under ``min_base`` answers the numbers are missing and
+        ``suppressed`` is true.
+    """
+    rows = []
+    for spec in outcomes:
+        if spec.name not in data:
+            continue
+        how = outcome_metric(spec.kind, spec.scale, boxes)
+        w = data[weight] if weight else None
+        est = _estimate(how["metric"], data[spec.name], w,
+                        how["top"] if how["top"] is not None else (4, 5),
+                        confidence=confidence)
+        row = dict(outcome=spec.name, outcome_label=spec.label, kind=spec.kind,
+                   measure=how["name"], metric=how["metric"], value=est.value, low=est.low,
+                   high=est.high, n=est.n, n_eff=est.n_eff, suppressed=est.n < min_base)
+        if row["suppressed"]:
+            row.update(value=np.nan, low=np.nan, high=np.nan, n_eff=np.nan)
+        rows.append(row)
+    out = pd.DataFrame(rows, columns=OUTCOME_COLUMNS)
+    return out.astype({"value": float, "low": float, "high": float, "n_eff": float,
+                       "suppressed": bool})
+
+
+def value_text(metric: str, value, signed: bool = False, difference: bool = False) -> str:
+    """A value in its unit for a reader: NPS ``+9.2``, a share ``59.2 %``, a mean ``3.41``.
+
+    ``difference=True`` writes a difference of shares in percentage points (``+4.1 pts``).
+    Missing values give an en dash.
+    """
+    if value is None or pd.isna(value):
+        return "\u2013"
+    if metric == "nps":
+        return f"{value:+.1f}"
+    if metric == "top_box":
+        unit = " pts" if difference else " %"
+        return f"{100 * value:{'+' if signed or difference else ''}.1f}{unit}"
+    return f"{value:{'+' if signed or difference else ''}.2f}"
+
+
+def estimate_text(table: pd.DataFrame, metric: str = "metric") -> pd.DataFrame:
+    """A copy of a table of estimates with ``value_text`` and ``ci_text`` in each row's unit.
+
+    Parameters
+    ----------
+    table : DataFrame
+        With ``value, low, high`` and a column naming each row's metric (``nps``, ``top_box``
+        or ``mean``), e.g. :func:`outcome_table` or :func:`segment_analysis`.
+    metric : str, default "metric"
+
+    Returns
+    -------
+    DataFrame
+        The table plus ``value_text`` and ``ci_text`` (``"+6.0 to +12.4"``); both missing
+        where the value is (a suppressed row).
+    """
+    out = table.copy()
+    vt, ct = [], []
+    for m, v, lo, hi in zip(out[metric], out["value"], out["low"], out["high"]):
+        ok = not pd.isna(v)
+        vt.append(value_text(m, v) if ok else None)
+        ct.append(f"{value_text(m, lo)} to {value_text(m, hi)}"
+                  if ok and not pd.isna(lo) else None)
+    out["value_text"] = pd.Series(vt, index=out.index, dtype=object)
+    out["ci_text"] = pd.Series(ct, index=out.index, dtype=object)
+    return out
+
+
+def segment_view(table: pd.DataFrame, tests: pd.DataFrame) -> pd.DataFrame:
+    """Segments beside their test against the rest, with texts in each outcome's unit.
+
+    Parameters
+    ----------
+    table, tests : DataFrame
+        The two results of :func:`segment_analysis` (tests ``against="rest"``).
+
+    Returns
+    -------
+    DataFrame
+        ``table``'s rows with ``value_text, ci_text`` (:func:`estimate_text`) and, from the
+        test of the segment against the rest, ``diff, diff_low, diff_high, p_adjusted,
+        significant`` and ``diff_text`` (NPS points, percentage points or the mean's units);
+        the ``(all)`` rows and untested segments have them missing.
+    """
+    out = estimate_text(table)
+    key = ["outcome", "by", "segment"]
+    cols = tests[key + ["diff", "low", "high", "p_adjusted", "significant"]].rename(
+        columns={"low": "diff_low", "high": "diff_high"})
+    out = out.merge(cols[tests["other"] == "(rest)"], on=key, how="left")
+    made = out["p_adjusted"].notna()
+    out["diff_text"] = pd.Series(
+        [value_text(m, d, difference=True) if ok else None
+         for m, d, ok in zip(out["metric"], out["diff"], made)], index=out.index, dtype=object)
+    out["significant"] = pd.Series([bool(s) if ok else None for s, ok in
+                                    zip(out["significant"], made)], index=out.index,
+                                   dtype=object)
+    return out

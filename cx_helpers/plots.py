@@ -214,7 +214,7 @@ def satisfaction_plot(data, x="sat_mean", low="sat_low", high="sat_high", y="lab
 
 
 def segment_plot(data, x="value", low="low", high="high", y="segment", ax=None,
-                 xlabel="NPS (95% CI)", reference=None):
+                 xlabel="NPS (95% CI)", reference=None, percent=False):
     """A metric by segment (e.g. NPS) with intervals; suppressed segments are labelled.
 
     Parameters
@@ -228,11 +228,16 @@ def segment_plot(data, x="value", low="low", high="high", y="segment", ax=None,
     -------
     matplotlib Axes
     """
+    percent : bool, default False
+        The values are shares (0..1): draw them in percent.
     ax = estimate_plot(data, y=y, x=x, low=low, high=high, ax=ax, xlabel=xlabel)
     if reference is None and (data[y] == "(all)").any():
         reference = data.loc[data[y] == "(all)", x].iloc[0]
     if reference is not None and reference == reference:
         ax.axvline(reference, color="0.6", lw=0.8, ls="--")
+    if percent:
+        data = data.assign(**{c: 100 * data[c] for c in (x, low, high)})
+        reference = None if reference is None else 100 * reference
     return ax
 
 
@@ -271,7 +276,7 @@ def pain_point_plot(data, top=10, ax=None, label="label", xlabel=None):
 
 
 def stage_channel_heatmap(data, value="satisfaction", ax=None, cmap=None, fmt=None,
-                          stages=None, title=None):
+                          stages=None, title=None, scale=None):
     """The stage x channel map: a heatmap of satisfaction or reach, stages in journey order.
 
     Parameters
@@ -279,6 +284,9 @@ def stage_channel_heatmap(data, value="satisfaction", ax=None, cmap=None, fmt=No
     data : DataFrame
         :func:`cx_helpers.inventory.stage_channel_grid` (``stage, channel, reach,
         satisfaction, suppressed``).
+    The colour scale is fixed, so a map does not exaggerate small differences: reach runs from
+    0 to 100 %, satisfaction over the rating scale (``scale``).
+
     value : {"satisfaction", "reach"}, default "satisfaction"
         The cell colour; suppressed cells read "suppressed", empty cells stay blank.
     stages : list, optional
@@ -288,6 +296,9 @@ def stage_channel_heatmap(data, value="satisfaction", ax=None, cmap=None, fmt=No
     -------
     matplotlib Axes
 
+    scale : (min, max), optional
+        The rating scale, the colour range of satisfaction (e.g. ``(1, 5)``). Default: the
+        range of the values shown (for a study whose touchpoints use different scales).
     Examples
     --------
     >>> fig, axes = plt.subplots(1, 2, figsize=(12, 4))           # doctest: +SKIP
@@ -321,7 +332,19 @@ def stage_channel_heatmap(data, value="satisfaction", ax=None, cmap=None, fmt=No
                                                           else "RdYlGn"),
                 annot=labels.where(labels != SUPPRESSED, "").to_numpy(), fmt="",
                 annot_kws={"fontsize": 8}, linewidths=0.5, linecolor="white",
-                cbar_kws={"label": value})
+                vmin=vmin, vmax=vmax,
+                cbar_kws={"label": "reach (share of customers)" if value == "reach" else
+                          ("mean rating" + (f" ({vmin:g}-{vmax:g})" if vmin is not None
+                                            else ""))})
+    if value == "reach":
+        from matplotlib.ticker import PercentFormatter
+        ax.collections[0].colorbar.ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    if value == "reach":
+        vmin, vmax = 0.0, 1.0
+    elif scale is not None:
+        vmin, vmax = float(scale[0]), float(scale[1])
+    else:
+        vmin = vmax = None
     # seaborn leaves NaN cells unannotated: write "suppressed" in them here
     for i, r in enumerate(matrix.index):
         for j, c in enumerate(matrix.columns):

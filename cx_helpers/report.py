@@ -21,6 +21,8 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 
+from cx_helpers.metrics import value_text
+
 __all__ = ["build_report", "executive_summary", "find_chromium", "print_pdf"]
 
 DEFAULT_COLOUR = "#1f5f8b"
@@ -52,8 +54,23 @@ table.cx-table td { border-bottom: 1px solid #ddd; padding: 0.25em 0.7em; }
 
 
 def _read(tables: Path, name: str) -> pd.DataFrame | None:
-    path = tables / f"{name}.csv"
-    return pd.read_csv(path) if path.is_file() else None
+    """A run table, or None when the run did not write it.
+
+    An empty file (no header) reads as an empty table, so a section whose notebook wrote
+    nothing says so instead of failing the report.
+    """
+    path = Path(tables) / f"{name}.csv"
+    if not path.is_file():
+        return None
+    try:
+        return pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+
+
+def _has(frame: pd.DataFrame | None, *columns: str) -> bool:
+    """True when the table has rows and every one of ``columns``."""
+    return frame is not None and len(frame) > 0 and all(c in frame.columns for c in columns)
 
 
 def _label_list(labels) -> str:
@@ -63,73 +80,259 @@ def _label_list(labels) -> str:
     return ", ".join(labels[:-1]) + " and " + labels[-1]
 
 
+def _inline(label) -> str:
+    """A label inside a sentence: first letter lower case unless it starts an acronym."""
+    text = str(label)
+    return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
+
+
+def _cap(text) -> str:
+    text = str(text).strip()
+    return text[:1].upper() + text[1:]
+
+
+def _p(p) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def _outcome_items(tables: Path, min_base: int) -> list[tuple[str, str]]:
+    """Where the study stands on each outcome (``outcomes.csv``), else the NPS (``nps.csv``)."""
+    overall = _read(tables, "outcomes")
+    items = []
+    if _has(overall, "outcome", "metric", "value", "low", "high", "n"):
+        for _, r in overall.iterrows():
+            topic = str(r.get("outcome_label", r["outcome"]))
+            measure = str(r.get("measure", "")) or r["metric"]
+            if pd.isna(r["value"]) or r["n"] < min_base:
+                items.append((topic, f"suppressed: fewer than {min_base} answers."))
+                continue
+            items.append((topic, f"{measure} {value_text(r['metric'], r['value'])} (95 % CI "
+                                 f"{value_text(r['metric'], r['low'])} to "
+                                 f"{value_text(r['metric'], r['high'])}; n = {int(r['n']):,})."))
+        return items
+    nps = _read(tables, "nps")
+    if _has(nps, "value", "low", "high", "n"):
+        row = nps.iloc[0]
+        topic = str(row["outcome_label"]) if "outcome_label" in nps else "Net Promoter Score"
+        if pd.isna(row["value"]) or row["n"] < min_base:
+            return [(topic, f"suppressed: fewer than {min_base} answers.")]
+        return [(topic, f"NPS {row['value']:+.1f} (95 % CI {row['low']:+.1f} to "
+                        f"{row['high']:+.1f}; n = {int(row['n']):,}).")]
+    return [("Outcomes", "the study has no survey outcome to report.")]
+
+
+def _segment_item(tables: Path) -> list[tuple[str, str]]:
+    """The segment differences that survive the report-wide correction."""
+    tests = _read(tables, "segment_tests")
+    if tests is None:
+        tests = _read(tables, "nps_segment_tests")
+    if not _has(tests, "by", "segment", "diff", "low", "high", "p_adjusted", "significant"):
+        return [("Segments", "not compared in this study (no segment with two or more values, "
+                             "or no survey outcome).")]
+    made = tests[tests["p"].notna()] if "p" in tests else tests
+    if made.empty:
+        return [("Segments", "no segment had a large enough base to be compared.")]
+    size = int(tests["family_size"].iloc[0]) if "family_size" in tests else len(made)
+    sig = made[made["significant"].astype(bool)].sort_values("p_adjusted", kind="stable")
+    if sig.empty:
+        return [("Segments", f"no segment differs from the rest of the respondents on any "
+                             f"outcome once all {size} segment tests are corrected together "
+                             f"(Holm).")]
+    parts = []
+    for _, r in sig.head(4).iterrows():
+        metric = str(r.get("metric", "nps"))
+        on = f" on {_inline(r['outcome_label'])}" if "outcome_label" in sig else ""
+        other = ("the rest of the respondents" if str(r.get("other", "(rest)")) == "(rest)"
+                 else f"{r['by']} {r['other']}")
+        unit = {"nps": " NPS points", "top_box": " percentage points"}.get(metric, "")
+        scale = 100 if metric == "top_box" else 1
+        digits = 2 if metric == "mean" else 1
+        parts.append(f"{r['by']} {r['segment']}: {scale * r['diff']:+.{digits}f}{unit}{on} "
+                     f"against {other} (95 % CI {scale * r['low']:+.{digits}f} to "
+                     f"{scale * r['high']:+.{digits}f}; adjusted {_p(r['p_adjusted'])})")
+    more = f"; {len(sig) - 4} more in the segment tables" if len(sig) > 4 else ""
+    return [("Segments", f"{len(sig)} of the {size} segment tests show a difference once all "
+                         f"are corrected together (Holm): {'; '.join(parts)}{more}.")]
+
+
+def _driver_items(tables: Path) -> tuple[list[tuple[str, str]], str | None, list[str]]:
+    """Top drivers of the first outcome (negative ones said to go the other way)."""
+    imp = _read(tables, "importance")
+    if not _has(imp, "outcome", "method", "importance"):
+        return ([("Key drivers", "not analysed in this study (it needs survey ratings of the "
+                                 "touchpoints and an outcome).")], None, [])
+    if "level" in imp:
+        imp = imp[imp["level"].fillna("driver") == "driver"]
+    outcome = imp["outcome"].iloc[0]
+    part = imp[imp["outcome"] == outcome]
+    method = "lmg" if "lmg" in set(part["method"]) else part["method"].iloc[0]
+    part = part[part["method"] == method].dropna(subset=["importance"])
+    label_col = "label" if "label" in part else "driver"
+    name = str(part["outcome_label"].iloc[0]) if "outcome_label" in part else str(outcome)
+    sign = part["sign"] if "sign" in part else pd.Series(1.0, index=part.index)
+    share = part["share"] if "share" in part else 100 * part["importance"] / \
+        part["importance"].sum()
+    part = part.assign(_sign=sign.fillna(1.0), _share=share)
+    top = part[part["_sign"] >= 0].nlargest(3, "importance")
+    what = "LMG: share of the explained variance" if method == "lmg" else \
+        f"{method}: share of the explained variance"
+    names = [f"{r[label_col]} ({r['_share']:.0f} %)" for _, r in top.iterrows()]
+    items = [("Key drivers", f"of {_inline(name)}: {_label_list(names)} ({what}); higher "
+                             f"ratings of them go with higher {_inline(name)}."
+              if names else f"of {_inline(name)}: no touchpoint goes with higher "
+                            f"{_inline(name)}.")]
+    negative = part[part["_sign"] < 0]
+    cut = top["importance"].min() if len(top) else 0.0
+    negative = negative[negative["importance"] >= cut].nlargest(3, "importance")
+    if len(negative):
+        names = [f"{r[label_col]} ({r['_share']:.0f} %)" for _, r in negative.iterrows()]
+        verb = "goes" if len(negative) == 1 else "go"
+        items.append(("Drivers that go the other way",
+                      f"{_label_list(names)} {verb} the other way: respondents who rate "
+                      f"{'it' if len(negative) == 1 else 'them'} higher report lower "
+                      f"{_inline(name)}, other ratings equal. Improving "
+                      f"{'it' if len(negative) == 1 else 'them'} is not indicated by this "
+                      "association."))
+    return items, name, list(top[label_col])
+
+
+def _fix_items(tables: Path, outcome_name: str | None) -> list[tuple[str, str]]:
+    """Fix first (priority map) and the pain-point ranking, with a word when they differ."""
+    pmap = _read(tables, "priority_map")
+    inv = _read(tables, "inventory")
+    items = []
+    fix = []
+    if _has(pmap, "quadrant", "importance"):
+        col = "label" if "label" in pmap else "driver"
+        chosen = pmap[pmap["quadrant"] == "fix first"]
+        if "sign" in chosen:
+            chosen = chosen[chosen["sign"].fillna(1.0) >= 0]
+        fix = list(chosen.sort_values("importance", ascending=False, kind="stable")[col])
+        of = f"for {_inline(outcome_name)}" if outcome_name else ""
+        if fix:
+            shown = fix[:5]
+            more = f" (and {len(fix) - 5} more in the priority map)" if len(fix) > 5 else ""
+            items.append(("Fix first", f"{_label_list(shown)}{more}: above-average importance "
+                                       f"{of} and below-average mean rating.".replace("  ", " ")))
+        else:
+            items.append(("Fix first", "no touchpoint is both above average in importance and "
+                                       "below average in rating."))
+    elif pmap is not None:
+        items.append(("Fix first", "no touchpoint could be placed on the priority map."))
+    pain = []
+    if _has(inv, "pain_rank", "label"):
+        ranked = inv.dropna(subset=["pain_rank"]).sort_values("pain_rank", kind="stable")
+        pain = list(ranked["label"].head(3))
+    if pain and not fix:
+        items.append(("Pain points", f"{_label_list(pain)} rank highest on the pain-point score "
+                                     "(reach x share not satisfied x the outcome gap between "
+                                     "satisfied and dissatisfied raters)."))
+    elif pain and fix and pain != fix[:len(pain)]:
+        items.append(("Pain points", f"the inventory's pain-point ranking puts "
+                                     f"{_label_list(pain)} first: it also weighs how many "
+                                     "customers meet a touchpoint and how many of them are not "
+                                     "satisfied, where the priority map weighs each touchpoint's "
+                                     "share of the explained variance against its mean rating."))
+    elif pain and fix:
+        items.append(("Pain points", f"the inventory's pain-point ranking agrees: "
+                                     f"{_label_list(pain)} first."))
+    return items
+
+
+def _journey_items(tables: Path) -> list[tuple[str, str]]:
+    verdicts = _read(tables, "journey_verdicts")
+    if not _has(verdicts, "outcome", "sentence"):
+        return [("Journeys vs touchpoints", "not compared in this study.")]
+    items = []
+    shown = verdicts
+    if "verdict" in verdicts:
+        shown = verdicts[verdicts["verdict"] != "neither predicts"]
+    for _, r in shown.iterrows():
+        label = r["label"] if "label" in shown and pd.notna(r.get("label")) else r["outcome"]
+        summaries = str(r.get("basis", "")) == "touchpoint summaries"
+        topic = (f"Summaries of touchpoint ratings ({label})" if summaries
+                 else f"Journeys vs touchpoints ({label})")
+        text = _cap(r["sentence"])
+        items.append((topic, text if text.endswith(".") else text + "."))
+    if shown.empty:
+        items.append(("Journeys vs touchpoints", "neither journey nor touchpoint measures "
+                                                 "predict any outcome of the study out of "
+                                                 "sample, so the study cannot say which "
+                                                 "predicts better."))
+    return items
+
+
+def _event_items(tables: Path) -> list[tuple[str, str]]:
+    """What an event log shows: journeys by type and the periods that stand out."""
+    items = []
+    types = _read(tables, "journey_types")
+    if _has(types, "type", "journeys"):
+        t = types.sort_values("journeys", ascending=False, kind="stable")
+        parts = [f"{r['type']} {int(r['journeys']):,}" for _, r in t.head(5).iterrows()]
+        more = f" and {len(t) - 5} more types" if len(t) > 5 else ""
+        items.append(("Journeys", f"{int(t['journeys'].sum()):,} journeys reconstructed from the "
+                                  f"event log, by type: {', '.join(parts)}{more}."))
+    runs = _read(tables, "journey_timeline_standouts")
+    if runs is not None:
+        if not _has(runs, "measure", "step", "direction", "first", "last", "rate", "baseline"):
+            items.append(("Periods that stand out", "none: no period's rate differs from the "
+                                                    "other periods' beyond chance (Holm-"
+                                                    "corrected)."))
+        else:
+            parts = []
+            for _, r in runs.head(3).iterrows():
+                group = str(r.get("group", "all"))
+                where = "" if group in ("all", "nan") else f" ({group})"
+                first, last = str(r["first"])[:10], str(r["last"])[:10]
+                when = first if first == last else f"{first} to {last}"
+                parts.append(f"{r['measure']} at {r['step']}{where} {r['direction']} the other "
+                             f"periods from {when}: {100 * r['rate']:.1f} % against "
+                             f"{100 * r['baseline']:.1f} %")
+            more = f"; {len(runs) - 3} more in the timeline table" if len(runs) > 3 else ""
+            items.append(("Periods that stand out", "; ".join(parts) + more + "."))
+    return items
+
+
 def executive_summary(tables_dir, min_base: int = 30) -> list[tuple[str, str]]:
     """The executive summary, sentence by sentence, written from a run's tables.
+
+    Every number comes from a table of the run and every name from the study's own labels
+    (outcome labels, touchpoint labels, segment values, journey types). A section whose table
+    the run did not write, or wrote empty, says so in one line.
 
     Parameters
     ----------
     tables_dir : str or Path
         A run's ``tables/`` folder.
     min_base : int, default 30
-        An NPS resting on fewer answers is reported as suppressed.
+        An outcome resting on fewer answers is reported as suppressed.
 
     Returns
     -------
     list of (str, str)
-        ``(topic, sentence)`` pairs: NPS, top drivers, fix first, and a journey verdict per
-        outcome. A topic whose table the run did not produce says so.
+        ``(topic, sentence)`` pairs, in order: each outcome's overall value
+        (``outcomes.csv``, else ``nps.csv``); the segment differences that hold after the
+        report-wide correction (``segment_tests.csv``); the key drivers of the first outcome,
+        and those that go the other way (``importance.csv``); fix first (``priority_map.csv``)
+        and the pain-point ranking (``inventory.csv``), with one sentence on why they differ
+        when they do; the journey-versus-touchpoint verdict per outcome where a measure predicts
+        it (``journey_verdicts.csv``); journeys and the periods that stand out (event logs).
     """
     tables = Path(tables_dir)
+    survey = any(_has(_read(tables, n)) for n in ("outcomes", "nps", "importance"))
     items = []
-
-    nps = _read(tables, "nps")
-    if nps is not None and len(nps):
-        row = nps.iloc[0]
-        if pd.isna(row["value"]) or row["n"] < min_base:
-            items.append(("Net Promoter Score", f"suppressed: fewer than {min_base} answers."))
-        else:
-            items.append(("Net Promoter Score",
-                          f"{row['value']:+.1f} (95% CI {row['low']:+.1f} to {row['high']:+.1f}; "
-                          f"n = {int(row['n']):,})."))
+    if survey:
+        items += _outcome_items(tables, min_base)
+        items += _segment_item(tables)
+        drivers, outcome_name, _ = _driver_items(tables)
+        items += drivers
+        items += _fix_items(tables, outcome_name)
     else:
-        items.append(("Net Promoter Score", "not measured in this study (no 0-10 "
-                      "likelihood-to-recommend outcome)."))
-
-    imp = _read(tables, "importance")
-    if imp is not None and len(imp):
-        outcome = imp["outcome"].iloc[0]
-        part = imp[imp["outcome"] == outcome]
-        method = "lmg" if "lmg" in set(part["method"]) else part["method"].iloc[0]
-        top = part[part["method"] == method].nlargest(3, "importance")
-        label_col = "label" if "label" in top else "driver"
-        names = [f"{r[label_col]} ({r['share']:.0f}% of explained variance)"
-                 for _, r in top.iterrows()]
-        name = part["outcome_label"].iloc[0] if "outcome_label" in part else outcome
-        items.append(("Top drivers", f"of {name.lower()}: {_label_list(names)} "
-                      f"({method.upper()} relative importance)."))
-    else:
-        items.append(("Top drivers", "not analysed in this study (no survey ratings and "
-                      "outcomes)."))
-
-    pmap = _read(tables, "priority_map")
-    inv = _read(tables, "inventory")
-    if pmap is not None and len(pmap):
-        fix = pmap[pmap["quadrant"] == "fix first"].sort_values("importance", ascending=False)
-        col = "label" if "label" in fix else "driver"
-        items.append(("Fix first", (_label_list(fix[col].head(5)) + ": important to loyalty and "
-                                    "below-average satisfaction.") if len(fix) else
-                      "no touchpoint is both above-average in importance and below-average in "
-                      "satisfaction."))
-    elif inv is not None and "pain_rank" in inv:
-        worst = inv.dropna(subset=["pain_rank"]).nsmallest(3, "pain_rank")
-        items.append(("Fix first", _label_list(worst["label"]) + " (highest pain-point scores)."))
-
-    verdicts = _read(tables, "journey_verdicts")
-    if verdicts is not None and len(verdicts):
-        for _, r in verdicts.iterrows():
-            items.append((f"Journeys vs touchpoints ({r['outcome']})", str(r["sentence"])))
-    else:
-        items.append(("Journeys vs touchpoints", "not compared in this study."))
+        items.append(("Survey", "the study has no survey, so no outcome, segment or key-driver "
+                                "results: what follows comes from the event log."))
+        items += _fix_items(tables, None)
+    items += _journey_items(tables)
+    items += _event_items(tables)
     return items
 
 
@@ -148,36 +351,77 @@ def _logo_tag(logo: Path | None) -> str:
     return f'<img class="cx-logo" alt="logo" src="data:{mime};base64,{data}">'
 
 
-def _appendix(params: dict, n_respondents: int) -> str:
+def _family_text(tables: Path | None) -> str:
+    """The multiplicity paragraph: which tests were corrected together."""
+    tests = None
+    if tables is not None:
+        tests = _read(tables, "segment_tests")
+        if not _has(tests, "p"):
+            tests = _read(tables, "nps_segment_tests")
+    if not _has(tests, "p", "by"):
+        return ("<p><b>Multiple comparisons.</b> The study has no segment tests, so nothing "
+                "was corrected.</p>")
+    made = tests[tests["p"].notna()]
+    size = int(tests["family_size"].iloc[0]) if "family_size" in tests else len(made)
+    method = str(tests["correction"].iloc[0]) if "correction" in tests else "holm"
+    method = {"holm": "Holm", "bonferroni": "Bonferroni", "fdr_bh": "Benjamini-Hochberg"}.get(
+        method, method)
+    outcomes = (_label_list(pd.unique(made["outcome_label"].astype(str)))
+                if "outcome_label" in made else "")
+    variables = _label_list(pd.unique(made["by"].astype(str)))
+    over = f" of {html.escape(outcomes)}" if outcomes else ""
+    return (f"<p><b>Multiple comparisons.</b> Each segment is tested against the rest of the "
+            f"respondents (z test for NPS, chi-square for shares, Welch's t test for means). "
+            f"All {size} segment tests of this report{over}, over the segment variables "
+            f"{html.escape(variables)}, are adjusted together as one family ({method}), so the "
+            f"chance of at least one difference reported as significant when no segment "
+            f"differs is at most 5 %. Comparisons with a side under the minimum base are not "
+            f"made and not counted.</p>")
+
+
+def _appendix(params: dict, n_respondents: int, tables=None) -> str:
     min_base = params.get("min_base", 30)
     extra = {k: v for k, v in params.items() if k not in ("study", "output_dir")}
     rows = "".join(f"<li><code>{html.escape(str(k))}</code> = {html.escape(str(v))}</li>"
                    for k, v in extra.items())
+    data = (f"{n_respondents:,} survey respondents. Answers coded \"not applicable\" are treated "
+            "as missing, never as low scores." if n_respondents else
+            "No survey: every result comes from the event log.")
+    tables = Path(tables) if tables else None
     return f"""
 <section class="cx-appendix" id="method-appendix">
 <h2>Method appendix</h2>
-<p><b>Data.</b> {n_respondents:,} survey respondents. Answers coded "not applicable" are treated as
-missing, never as low scores.</p>
+<p><b>Data.</b> {data}</p>
 <p><b>Metrics.</b> NPS is the percentage of promoters (9-10) minus the percentage of detractors
-(0-6); its interval uses the trinomial variance of the two shares. Satisfaction means use a t
-interval, top-box shares a Wilson interval. With survey weights, intervals use Kish's effective
-sample size.</p>
-<p><b>Models.</b> Driver models match the outcome's scale (least squares for 0-10 likelihood to
-recommend, ordered logit for ordinal, logit for binary outcomes), use the survey weights and have
+(0-6); its interval is the adjusted Wald interval for the difference of the two shares (3/4 of
+an answer added to each, 3 to the base), which keeps its level at small bases and extreme
+scores. Top-box shares and shares of "yes" use the Wilson interval, means the t interval. With
+survey weights, shares and means use Kish's effective sample size and NPS the linearisation
+(Taylor) variance of the weighted score.</p>
+<p><b>Models.</b> Driver models match the outcome's scale (least squares for 0-10 and continuous
+outcomes, ordered logit for ordinal, logit for yes/no outcomes), use the survey weights and have
 heteroskedasticity-robust standard errors; collinearity is reported as variance inflation factors
 and the condition number. Relative importance divides the model's explained variance (R&sup2;)
 among the drivers exactly, averaging each driver's contribution over every order in which the
 drivers could enter the model (LMG, the Shapley value; for yes/no outcomes the same split of
 McFadden's pseudo-R&sup2;), cross-checked with Johnson's relative weights; its intervals come from
-a bootstrap over respondents. Importance and performance (mean satisfaction) place each touchpoint
-in the priority map, cut at the averages. The journey-versus-touchpoint comparison scores each
-model on respondents it was not fitted on (repeated k-fold cross-validation).</p>
+a bootstrap over respondents. A driver whose coefficient is negative is reported as going the
+other way, not as a driver to improve. Importance and performance (mean rating) place each
+touchpoint in the priority map, cut at the averages. The journey-versus-touchpoint comparison
+scores each model on respondents it was not fitted on (repeated k-fold cross-validation).</p>
+<p><b>Pain-point score.</b> The inventory's pain-point score multiplies a touchpoint's reach, the
+share of its raters not in the top box (neutral and dissatisfied raters alike) and the gap in the
+outcome between its satisfied and its dissatisfied raters (zero when negative). It is an index for
+ranking touchpoints, not an amount of the outcome that improving a touchpoint would gain.</p>
+{_family_text(tables)}
 <p><b>Base sizes and suppression.</b> A touchpoint or segment with fewer than {min_base} answers is
 shown as suppressed, never as a number.</p>
-<p><b>What the intervals mean.</b> A 95% interval is the range of values compatible with the data:
-under repeated sampling, 95% of such intervals would contain the true value. Where two intervals
-overlap, the difference between them may be due to chance. All results are associations in survey
-data; they do not prove that changing a touchpoint would change loyalty.</p>
+<p><b>What the intervals mean.</b> A 95 % confidence interval comes from a procedure that, over
+repeated surveys, would capture the true value in 95 % of them; it shows how precisely this
+survey pins the value down. Whether two intervals overlap is not a test: whether two segments
+differ is read from the test reported with them, corrected as described above. All results are
+associations in survey data; they do not show that changing a touchpoint would change an
+outcome.</p>
 <p><b>Parameters of this run.</b></p><ul>{rows}</ul>
 <p>The run folder's <code>manifest.json</code> lists the input files with their sha256, the package
 versions and the project commit; <code>cx verify RUN</code> reruns the study and compares every
@@ -266,7 +510,7 @@ def build_report(executed, out_path, *, title: str, client: str = "", study_name
     css = f"<style>{_CSS % {'colour': colour or DEFAULT_COLOUR}}</style>"
     body = body.replace("</head>", css + "\n</head>", 1)
     body = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + head, body, count=1)
-    body = body.replace("</body>", _appendix(params, n_respondents) + "\n</body>", 1)
+    body = body.replace("</body>", _appendix(params, n_respondents, tables_dir) + "\n</body>", 1)
     out_path = Path(out_path)
     out_path.write_text(body, encoding="utf-8")
     if tables_dir:

@@ -230,8 +230,46 @@ def test_stage_channel_grid(sample_study, inv, raw):
 def test_executive_summary_reads_the_inventory(inv, tmp_path):
     inv.to_csv(tmp_path / "inventory.csv", index=False)
     items = dict(report.executive_summary(tmp_path))
-    first = inv.nsmallest(3, "pain_rank")["label"]
-    assert all(label in items["Fix first"] for label in first)
+    first = list(inv.nsmallest(3, "pain_rank")["label"])
+    assert items["Pain points"].startswith(f"{first[0]}, {first[1]} and {first[2]} rank highest")
+
+
+def test_inventory_table_for_readers(inv, sample_study):
+    shown = inventory.inventory_table(inv, "Likelihood to recommend", "nps").frame
+    # labels, not ids; proportions in %; the columns the sample fills
+    assert list(shown["Touchpoint"]) == list(inv["label"])
+    assert "touchpoint" not in shown.columns and "Touchpoint" in shown.columns
+    row = inv.iloc[0]
+    assert shown["Reach"].iloc[0] == f"{100 * row['reach']:.0f} %"
+    assert shown["Satisfied"].iloc[0] == f"{100 * row['top_box']:.0f} %"
+    assert shown["Ratings"].iloc[0] == f"{row['n']:,}"
+    assert shown["Impact"].iloc[0] == f"{row['impact']:+.2f}"
+    # a column blank in every row is not shown: without events there is no reach nor frequency
+    no_log = dataclasses.replace(sample_study, events=None)
+    bare = inventory.touchpoint_inventory(no_log)
+    assert bare["frequency"].isna().all() and bare["event_mean"].isna().all()
+    frame = inventory.inventory_table(bare).frame
+    assert "Contacts per user" not in frame and "Rating after contact" not in frame
+    assert all((frame[c] != "\u2013").any() for c in frame.columns)
+    # a yes/no outcome's impact is a difference of shares, in percentage points
+    churn = inventory.touchpoint_inventory(sample_study, outcome="churn")
+    cell = inventory.inventory_table(churn, "Churned", "binary").frame["Impact"]
+    value = churn["impact"].dropna().iloc[0]
+    assert f"{100 * value:+.1f} pts" in set(cell)
+
+
+def test_heatmap_colour_scale_is_fixed(sample_study):
+    grid = inventory.stage_channel_grid(sample_study)
+    fig, axes = plt.subplots(1, 2)
+    plots.stage_channel_heatmap(grid, "satisfaction", ax=axes[0],
+                                scale=inventory.rating_scale(sample_study))
+    plots.stage_channel_heatmap(grid, "reach", ax=axes[1])
+    assert inventory.rating_scale(sample_study) == (1.0, 5.0)
+    assert axes[0].collections[0].get_clim() == (1.0, 5.0)
+    assert axes[1].collections[0].get_clim() == (0.0, 1.0)
+    ticks = [t.get_text() for t in axes[1].collections[0].colorbar.ax.get_yticklabels()]
+    assert any(t.endswith("%") for t in ticks)
+    plt.close("all")
 
 
 # ----------------------------------------------------------------------------------------------

@@ -19,43 +19,260 @@ def _tables(tmp_path, **tables):
     return tmp_path
 
 
-def test_summary_is_written_from_the_tables(tmp_path):
-    t = _tables(
+_NUMBER = re.compile(r"(?<![\w.])[+-]?\d[\d,]*(?:\.\d+)?")
+
+
+def _numbers(text) -> list[str]:
+    """The numbers written in a sentence, normalised (no sign, no thousands separator)."""
+    return [n.lstrip("+-").replace(",", "") for n in _NUMBER.findall(str(text))]
+
+
+def _allowed(tables_dir, extra=()) -> set[str]:
+    """Every way the summary may write a number of the run's tables: the cells as they are, to
+    0-3 decimals, x100 for shares, and the numbers inside text cells (labels, sentences)."""
+    out = {"95"} | {str(x) for x in extra}
+    for path in tables_dir.glob("*.csv"):
+        if path.name == "summary.csv" or path.stat().st_size == 0:
+            continue
+        t = pd.read_csv(path)
+        out |= {n for c in t.columns for n in _numbers(c)}
+        for col in t.columns:
+            values = t[col].dropna()
+            if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+                for v in values.astype(float):
+                    for x in (v, 100 * v):
+                        out |= {f"{abs(x):.{k}f}" for k in range(4)}
+            else:
+                for v in values.astype(str):
+                    out |= set(_numbers(v))
+    return out
+
+
+def _assert_numbers_from_tables(items, tables_dir, extra=()):
+    allowed = _allowed(tables_dir, extra)
+    for topic, sentence in items:
+        # "p < 0.001" is a threshold, not a number of the tables
+        for n in _numbers(str(sentence).replace("p < 0.001", "")):
+            assert n in allowed, f"{topic}: {n} in {sentence!r} is in no table of the run"
+
+
+@pytest.fixture
+def hand_made(tmp_path):
+    """Small tables of every kind the summary reads, with known numbers."""
+    return _tables(
         tmp_path,
-        nps=[{"value": 12.345, "low": 8.1, "high": 16.6, "n": 812, "n_eff": 790.0}],
+        outcomes=[
+            {"outcome": "ltr", "outcome_label": "Likelihood to recommend", "kind": "nps",
+             "measure": "NPS", "metric": "nps", "value": 12.345, "low": 8.1, "high": 16.6,
+             "n": 812, "n_eff": 790.0, "suppressed": False},
+            {"outcome": "sat", "outcome_label": "Overall satisfaction", "kind": "ordinal",
+             "measure": "top-2-box share (4-5)", "metric": "top_box", "value": 0.6123,
+             "low": 0.5791, "high": 0.6447, "n": 812, "n_eff": 790.0, "suppressed": False},
+            {"outcome": "tiny", "outcome_label": "Renewed", "kind": "binary",
+             "measure": "share yes", "metric": "top_box", "value": None, "low": None,
+             "high": None, "n": 12, "n_eff": None, "suppressed": True}],
+        segment_tests=[
+            {"outcome": "ltr", "outcome_label": "Likelihood to recommend", "by": "plan",
+             "segment": "premium", "other": "(rest)", "metric": "nps", "diff": 22.53,
+             "low": 14.78, "high": 30.27, "p": 1e-8, "p_adjusted": 4e-7, "significant": True,
+             "family_size": 6, "correction": "holm"},
+            {"outcome": "sat", "outcome_label": "Overall satisfaction", "by": "region",
+             "segment": "West", "other": "(rest)", "metric": "top_box", "diff": -0.0412,
+             "low": -0.0712, "high": -0.0112, "p": 0.004, "p_adjusted": 0.02,
+             "significant": True, "family_size": 6, "correction": "holm"},
+            {"outcome": "ltr", "outcome_label": "Likelihood to recommend", "by": "region",
+             "segment": "East", "other": "(rest)", "metric": "nps", "diff": 1.7,
+             "low": -6.2, "high": 9.7, "p": 0.66, "p_adjusted": 1.0, "significant": False,
+             "family_size": 6, "correction": "holm"}],
         importance=[
-            {"outcome": "ltr", "driver": "a", "label": "Billing call", "method": "lmg",
-             "importance": 0.08, "share": 40.0},
-            {"outcome": "ltr", "driver": "b", "label": "Chat", "method": "lmg",
-             "importance": 0.02, "share": 10.0},
-            {"outcome": "ltr", "driver": "c", "label": "App", "method": "lmg",
-             "importance": 0.05, "share": 25.0},
-            {"outcome": "ltr", "driver": "d", "label": "Shop", "method": "lmg",
-             "importance": 0.01, "share": 5.0},
-            {"outcome": "ltr", "driver": "a", "label": "Billing call", "method": "johnson",
-             "importance": 0.5, "share": 99.0}],
+            {"outcome": "ltr", "outcome_label": "Likelihood to recommend", "driver": "a",
+             "label": "Billing call", "method": "lmg", "importance": 0.08, "share": 40.0,
+             "sign": 1, "level": "driver"},
+            {"outcome": "ltr", "outcome_label": "Likelihood to recommend", "driver": "b",
+             "label": "Chat", "method": "lmg", "importance": 0.02, "share": 10.0, "sign": 1,
+             "level": "driver"},
+            {"outcome": "ltr", "outcome_label": "Likelihood to recommend", "driver": "c",
+             "label": "App", "method": "lmg", "importance": 0.05, "share": 25.0, "sign": 1,
+             "level": "driver"},
+            {"outcome": "ltr", "outcome_label": "Likelihood to recommend", "driver": "e",
+             "label": "Upsell call", "method": "lmg", "importance": 0.06, "share": 30.0,
+             "sign": -1, "level": "driver"},
+            {"outcome": "ltr", "outcome_label": "Likelihood to recommend", "driver": "d",
+             "label": "Shop", "method": "lmg", "importance": 0.01, "share": 5.0, "sign": 1,
+             "level": "driver"},
+            {"outcome": "ltr", "outcome_label": "Likelihood to recommend", "driver": "a",
+             "label": "Billing call", "method": "johnson", "importance": 0.5, "share": 99.0,
+             "sign": 1, "level": "driver"}],
         priority_map=[
-            {"driver": "a", "label": "Billing call", "importance": 0.08, "performance": 3.1,
-             "quadrant": "fix first"},
-            {"driver": "c", "label": "App", "importance": 0.05, "performance": 4.4,
-             "quadrant": "maintain"}],
-        journey_verdicts=[{"outcome": "ltr", "sentence": "journey measures explain 31 % more."}])
-    items = dict(executive_summary(t))
-    assert items["Net Promoter Score"] == "+12.3 (95% CI +8.1 to +16.6; n = 812)."
-    assert items["Top drivers"].startswith(
-        "of ltr: Billing call (40% of explained variance), App (25% of explained variance) and "
-        "Chat (10% of explained variance)")
-    assert items["Fix first"].startswith("Billing call:")
-    assert items["Journeys vs touchpoints (ltr)"] == "journey measures explain 31 % more."
+            {"driver": "a", "label": "Billing call", "importance": 40.0, "performance": 3.1,
+             "quadrant": "fix first", "sign": 1},
+            {"driver": "e", "label": "Upsell call", "importance": 30.0, "performance": 2.1,
+             "quadrant": "fix first", "sign": -1},
+            {"driver": "c", "label": "App", "importance": 25.0, "performance": 4.4,
+             "quadrant": "maintain", "sign": 1}],
+        inventory=[
+            {"touchpoint": "c", "label": "App", "pain_rank": 1},
+            {"touchpoint": "a", "label": "Billing call", "pain_rank": 2},
+            {"touchpoint": "b", "label": "Chat", "pain_rank": None}],
+        journey_verdicts=[
+            {"outcome": "ltr", "label": "likelihood to recommend", "verdict": "journeys",
+             "basis": "direct rating", "sentence": "journey measures explain 31 % more."},
+            {"outcome": "sat", "label": "overall satisfaction", "verdict": "no difference",
+             "basis": "touchpoint summaries",
+             "sentence": "journey scores here are summaries of the same touchpoint ratings"},
+            {"outcome": "tiny", "label": "renewed", "verdict": "neither predicts",
+             "basis": "direct rating", "sentence": "neither predicts renewed"}])
+
+
+def test_summary_is_written_from_the_tables(hand_made):
+    items = executive_summary(hand_made)
+    d = dict(items)
+    # every outcome in its own unit, by its own label; a small base is suppressed
+    assert d["Likelihood to recommend"] == "NPS +12.3 (95 % CI +8.1 to +16.6; n = 812)."
+    assert d["Overall satisfaction"] == ("top-2-box share (4-5) 61.2 % (95 % CI 57.9 % to "
+                                         "64.5 %; n = 812).")
+    assert d["Renewed"] == "suppressed: fewer than 30 answers."
+    # the segment differences that hold in the report-wide family, in their units
+    assert d["Segments"] == (
+        "2 of the 6 segment tests show a difference once all are corrected together (Holm): "
+        "plan premium: +22.5 NPS points on likelihood to recommend against the rest of the "
+        "respondents (95 % CI +14.8 to +30.3; adjusted p < 0.001); region West: -4.1 "
+        "percentage points on overall satisfaction against the rest of the respondents (95 % CI "
+        "-7.1 to -1.1; adjusted p = 0.020).")
+    # top drivers: positive ones only, LMG, in order of importance; the negative one apart
+    assert d["Key drivers"] == (
+        "of likelihood to recommend: Billing call (40 %), App (25 %) and Chat (10 %) (LMG: "
+        "share of the explained variance); higher ratings of them go with higher likelihood to "
+        "recommend.")
+    assert d["Drivers that go the other way"].startswith(
+        "Upsell call (30 %) goes the other way: respondents who rate it higher report lower "
+        "likelihood to recommend")
+    # fix first leaves out the negative driver; the pain ranking differs and says why
+    assert d["Fix first"].startswith("Billing call: above-average importance for likelihood "
+                                     "to recommend")
+    assert "Upsell call" not in d["Fix first"]
+    assert d["Pain points"].startswith("the inventory's pain-point ranking puts App and "
+                                       "Billing call first: it also weighs how many customers")
+    # journeys: "neither predicts" left out, touchpoint summaries not called journeys
+    assert d["Journeys vs touchpoints (likelihood to recommend)"] == \
+        "Journey measures explain 31 % more."
+    assert "Summaries of touchpoint ratings (overall satisfaction)" in d
+    assert not any("renewed" in topic for topic, _ in items)
+    # no raw ids, no words from another study
+    text = " ".join(f"{t} {s}" for t, s in items).lower()
+    for word in ("(ltr)", "loyalty", "awareness", "onboarding", "transition"):
+        assert word not in text
+    _assert_numbers_from_tables(items, hand_made, extra=[2, 6])
+
+
+def test_fix_first_and_pain_points_that_agree_say_so(hand_made):
+    _tables(hand_made, inventory=[{"touchpoint": "a", "label": "Billing call", "pain_rank": 1}])
+    assert dict(executive_summary(hand_made))["Pain points"] == \
+        "the inventory's pain-point ranking agrees: Billing call first."
 
 
 def test_summary_suppresses_small_bases(tmp_path):
     t = _tables(tmp_path, nps=[{"value": 50.0, "low": 20.0, "high": 80.0, "n": 12, "n_eff": 12}])
     items = dict(executive_summary(t, min_base=30))
-    assert "suppressed" in items["Net Promoter Score"]
-    assert "50" not in items["Net Promoter Score"]
+    assert items["Net Promoter Score"] == "suppressed: fewer than 30 answers."
+    t = _tables(tmp_path, nps=[{"outcome": "ltr", "outcome_label": "Would recommend",
+                                "value": 50.0, "low": 20.0, "high": 80.0, "n": 45}])
+    assert dict(executive_summary(t, min_base=30))["Would recommend"] == \
+        "NPS +50.0 (95 % CI +20.0 to +80.0; n = 45)."
 
 
+def test_summary_copes_with_empty_and_headerless_tables(tmp_path):
+    """A notebook may write a table with a header and no rows, or an empty file."""
+    (tmp_path / "importance.csv").write_text("")
+    (tmp_path / "priority_map.csv").write_text("driver,label,importance,performance,quadrant\n")
+    (tmp_path / "segment_tests.csv").write_text("")
+    (tmp_path / "journey_verdicts.csv").write_text("outcome,label,verdict,sentence\n")
+    (tmp_path / "journey_timeline_standouts.csv").write_text("")
+    _tables(tmp_path, nps=[{"value": 5.0, "low": 1.0, "high": 9.0, "n": 400}])
+    d = dict(executive_summary(tmp_path))
+    assert d["Net Promoter Score"] == "NPS +5.0 (95 % CI +1.0 to +9.0; n = 400)."
+    assert d["Key drivers"].startswith("not analysed in this study")
+    assert d["Fix first"] == "no touchpoint could be placed on the priority map."
+    assert d["Segments"].startswith("not compared in this study")
+    assert d["Journeys vs touchpoints"] == "not compared in this study."
+    assert d["Periods that stand out"].startswith("none")
+    # each absent section in one sentence
+    assert all(s.count(". ") == 0 for s in d.values())
+
+
+def test_summary_of_an_events_only_study(tmp_path):
+    t = _tables(
+        tmp_path,
+        journey_types=[{"type": "support", "journeys": 2068, "customers": 1672},
+                       {"type": "billing", "journeys": 1569, "customers": 1569}],
+        journey_timeline_standouts=[
+            {"by": "platform", "group": "ios", "measure": "conversion", "step": "checkout",
+             "direction": "below", "first": "2026-03-02", "last": "2026-03-09", "periods": 2,
+             "n": 812, "x": 300, "rate": 0.3695, "low": 0.33, "high": 0.40,
+             "baseline": 0.6124}])
+    items = executive_summary(t)
+    d = dict(items)
+    assert d["Survey"].startswith("the study has no survey")
+    assert d["Journeys"] == ("3,637 journeys reconstructed from the event log, by type: "
+                             "support 2,068, billing 1,569.")
+    assert d["Periods that stand out"] == (
+        "conversion at checkout (ios) below the other periods from 2026-03-02 to 2026-03-09: "
+        "37.0 % against 61.2 %.")
+    assert "Key drivers" not in d and "Net Promoter Score" not in d
+    _assert_numbers_from_tables(items, t, extra=[3637])
+
+
+def test_appendix_states_the_family_and_what_intervals_are(hand_made):
+    text = report._appendix({"min_base": 30}, 812, hand_made)
+    assert "All 6 segment tests of this report of Likelihood to recommend and Overall " \
+           "satisfaction, over the segment variables plan and region" in " ".join(text.split())
+    assert "(Holm)" in text
+    assert "may be due to chance" not in text and "would fall in 95 %" not in text
+    assert "not a test" in text
+    assert "at stake per customer" not in text
+
+
+@pytest.mark.slow
+def test_summary_of_a_real_run_matches_its_tables(two_runs):
+    tables = two_runs[0] / "tables"
+    summary = pd.read_csv(tables / "summary.csv")
+    items = list(summary.itertuples(index=False, name=None))
+    d = dict(items)
+    overall = pd.read_csv(tables / "outcomes.csv")
+    for _, r in overall.iterrows():
+        sentence = d[r["outcome_label"]]
+        if r["metric"] == "nps":
+            assert f"NPS {r['value']:+.1f} (95 % CI {r['low']:+.1f} to {r['high']:+.1f}" \
+                in sentence
+        elif r["metric"] == "top_box":
+            assert f"{100 * r['value']:.1f} % (95 % CI {100 * r['low']:.1f} %" in sentence
+        assert f"n = {int(r['n']):,}" in sentence
+    tests = pd.read_csv(tables / "segment_tests.csv")
+    sig = tests[tests["significant"]]
+    assert d["Segments"].startswith(f"{len(sig)} of the {tests['p'].notna().sum()} segment "
+                                    "tests")
+    for _, r in sig.sort_values("p_adjusted").head(4).iterrows():
+        assert f"{r['by']} {r['segment']}:" in d["Segments"]
+    imp = pd.read_csv(tables / "importance.csv")
+    first = imp[(imp["outcome"] == imp["outcome"].iloc[0]) & (imp["method"] == "lmg")]
+    if "level" in first:
+        first = first[first["level"] == "driver"]
+    if "sign" in first:
+        first = first[first["sign"] >= 0]
+    top = first.nlargest(3, "importance")
+    expected = ", ".join(f"{r['label']} ({r['share']:.0f} %)" for _, r in top.iloc[:2].iterrows())
+    assert expected in d["Key drivers"]
+    pmap = pd.read_csv(tables / "priority_map.csv")
+    fix = pmap[pmap["quadrant"] == "fix first"].sort_values("importance", ascending=False)
+    assert d["Fix first"].startswith(fix["label"].iloc[0])
+    inv = pd.read_csv(tables / "inventory.csv").sort_values("pain_rank")
+    assert inv["label"].iloc[0] in d["Pain points"]
+    counts = [len(sig), max(len(sig) - 4, 0), max(len(fix) - 5, 0)]
+    _assert_numbers_from_tables(items, tables, extra=counts)
+    assert "(ltr)" not in " ".join(summary["topic"])
+
+
+@pytest.mark.slow
 def test_report_is_self_contained(two_runs):
     html = (two_runs[0] / "report.html").read_text()
     assert not re.search(r'<(script|link|img)[^>]+(src|href)="https?://', html)
@@ -63,8 +280,8 @@ def test_report_is_self_contained(two_runs):
         assert part in html
     summary = pd.read_csv(two_runs[0] / "tables" / "summary.csv")
     nps = pd.read_csv(two_runs[0] / "tables" / "nps.csv").iloc[0]
-    assert f"{nps['value']:+.1f}" in summary.set_index("topic").at["Net Promoter Score",
-                                                                    "sentence"]
+    assert f"NPS {nps['value']:+.1f}" in summary.set_index("topic").at[nps["outcome_label"],
+                                                                      "sentence"]
 
 
 def _browser():
@@ -78,6 +295,7 @@ def _browser():
     return chromium, sync_api
 
 
+@pytest.mark.slow
 def test_report_in_a_real_browser(two_runs, tmp_path):
     chromium, sync_api = _browser()
     html = two_runs[0] / "report.html"
@@ -93,7 +311,7 @@ def test_report_in_a_real_browser(two_runs, tmp_path):
         summary = page.locator("#executive-summary")
         assert summary.is_visible()
         assert summary.bounding_box()["y"] < 900  # on the first screen
-        assert "Net Promoter Score" in summary.inner_text()
+        assert "Likelihood to recommend" in summary.inner_text()
         browser.close()
     import matplotlib.image as mpimg
 
@@ -102,6 +320,7 @@ def test_report_in_a_real_browser(two_runs, tmp_path):
     assert (pixels[..., :3].mean(axis=2) < 0.5).mean() > 0.005  # some dark text
 
 
+@pytest.mark.slow
 def test_pdf_with_chromium(two_runs, tmp_path):
     chromium, _ = _browser()
     pdf = report.print_pdf(two_runs[0] / "report.html", tmp_path / "report.pdf", chromium)
