@@ -248,6 +248,7 @@ def test_clickstream_mobile_checkout_bug_stands_out(clicks):
     assert len(inside) == 3
     assert shown.loc[inside, "stands_out"].all()
     assert (shown.loc[inside, "direction"] == "below").all()
+    assert (shown.loc[inside, "high"] < shown.loc[inside, "baseline"]).all()
     ordinary = [w for w in shown.index if _days_inside(w, BUG) == 0]
     assert len(ordinary) >= 6 and not shown.loc[ordinary, "stands_out"].any()
     # desktop, which had no bug, does not stand out at checkout in those weeks
