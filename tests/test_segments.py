@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 
 from conftest import FAST, cx
 
 
+@pytest.mark.slow
 def test_one_report_per_segment(sample_dir, tmp_path):
     res = cx("run", sample_dir, "--by", "plan", "--out", tmp_path / "runs", "--quiet", *FAST)
     assert res.returncode == 0, res.stdout + res.stderr
@@ -22,3 +24,7 @@ def test_one_report_per_segment(sample_dir, tmp_path):
         nps = pd.read_csv(run / "tables" / "nps.csv").iloc[0]
         assert nps["n"] == survey.loc[survey["plan"] == plan, "q_recommend"].notna().sum()
         assert f"plan={plan}" in (run / "report.html").read_text()
+        # the segment the run is cut by is not compared within it; the others are
+        tests = pd.read_csv(run / "tables" / "segment_tests.csv")
+        assert "plan" not in set(tests["by"]) and {"region", "tenure"} <= set(tests["by"])
+        assert tests["family_size"].eq(tests["p"].notna().sum()).all()
