@@ -46,12 +46,12 @@ def base(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module", autouse=True)
 def _print_counts(request):
     yield
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None and COUNTS:
-        reporter.write_line("")
-        reporter.write_line(f"bad-input corpus: {sum(COUNTS.values())} cases checked")
-        for (family, kind), n in sorted(COUNTS.items()):
-            reporter.write_line(f"  {family:<12} {kind:<7} {n}")
+    if COUNTS:
+        lines = [f"bad-input corpus: {sum(COUNTS.values())} cases checked"]
+        lines += [f"  {family:<8} {kind:<7} {n}" for (family, kind), n in sorted(COUNTS.items())]
+        capture = request.config.pluginmanager.get_plugin("capturemanager")
+        with capture.global_and_fixture_disabled():
+            print("\n" + "\n".join(lines), flush=True)
 
 
 # ---------------------------------------------------------------------------------------------
