@@ -192,3 +192,38 @@ def test_transitions_by_type_and_log_without_channel():
     bare = reconstruct_journeys(_log([r[:3] for r in HAND]), gap_days=5).journeys()
     assert list(bare["path"]) == ["web > call > chat", "web", "shop", "web > call > chat"]
     assert (bare["channel_switches"] == 0).all()
+
+
+def test_kept_columns_follow_their_events():
+    df = _log(HAND)
+    df["platform"] = [f"p{i}" for i in range(len(df))]            # a value per row
+    shuffled = df.iloc[[7, 3, 0, 4, 2, 5, 1, 6]].reset_index(drop=True)
+    ev = reconstruct_journeys(shuffled, gap_days=5, keep=["platform"]).events()
+    # each event keeps its own row's value, whatever the input order
+    pairs = set(zip(ev["time"], ev["touchpoint"], ev["platform"]))
+    assert pairs == set(zip(df["time"], df["touchpoint"], df["platform"]))
+    c = ev[ev["journey"] == "C#001"]                  # a tie: the shuffled input order
+    assert list(zip(c["touchpoint"], c["platform"])) == [("chat", "p7"), ("web", "p5"),
+                                                         ("call", "p6")]
+    with pytest.raises(ValueError, match="keep: no column 'nowhere'"):
+        reconstruct_journeys(df, gap_days=5, keep=["nowhere"])
+    plain = reconstruct_journeys(df, gap_days=5).events()
+    assert "platform" not in plain.columns
+
+
+def test_journey_log_carries_the_study_keep_columns():
+    import cx_helpers as cx
+    from pathlib import Path
+
+    helpdesk = Path(__file__).resolve().parent.parent / "data" / "examples" / "helpdesk-log"
+    study = cx.load_study(helpdesk)
+    ev = journey_log(study).events()
+    kept = [c for c in study.events.columns
+            if c not in ("customer", "time", "touchpoint", "channel", "rating", "case")]
+    assert kept and set(kept) <= set(ev.columns)
+    # the values agree with the study's events, row for row (same case, time and touchpoint)
+    key = ["case", "time", "touchpoint"]
+    a = ev[key + kept].astype({c: "string" for c in kept}).sort_values(key, kind="stable")
+    b = study.events[key + kept].astype({c: "string" for c in kept}).sort_values(key, kind="stable")
+    pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True),
+                                  check_dtype=False)
