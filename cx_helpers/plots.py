@@ -87,7 +87,7 @@ def score_distributions(data, x="value", y="journey", hue=None, ax=None, xlabel=
     return ax
 
 
-def comparison_plot(data, ax=None, kind="difference"):
+def comparison_plot(data, ax=None, kind="difference", labels=None):
     """Journey versus touchpoint models per outcome with their intervals.
 
     Parameters
@@ -96,6 +96,9 @@ def comparison_plot(data, ax=None, kind="difference"):
         The comparison table (:func:`cx_helpers.journeys.compare_all`: ``outcome, model,
         metric, value, low, high``).
     ax : matplotlib Axes, optional
+    labels : mapping or Series, optional
+        Outcome -> the words shown for it (e.g. ``verdicts(...).set_index("outcome")["label"]``);
+        outcomes not in it show their name.
     kind : {"difference", "levels"}
         ``"difference"`` (the headline): per outcome, journey minus touchpoint model (``J - T``)
         and combined minus touchpoint model (``T+J - T``) in out-of-sample R^2 (AUC for yes/no
@@ -113,8 +116,10 @@ def comparison_plot(data, ax=None, kind="difference"):
     binary = set(data.loc[data["metric"] == "auc", "outcome"])
     main = data["metric"].eq("auc") | (data["metric"].eq("r2") & ~data["outcome"].isin(binary))
     rows = data[main & data["model"].isin(list(models))]
+    lookup = {} if labels is None else dict(labels)
+    names = rows["outcome"].map(lambda o: str(lookup.get(o, o)))
     rows = rows.assign(model=rows["model"].map(models),
-                       label=lambda r: r["outcome"] + " (" + r["metric"].map(
+                       label=lambda r: names + " (" + r["metric"].map(
                            {"r2": "R²", "auc": "AUC"}) + "): " + r["model"])
     what = "difference in out-of-sample fit" if kind == "difference" else "out-of-sample fit"
     ax = interval_plot(rows, y="label", x="value", low="low", high="high", hue="model", ax=ax,
