@@ -410,9 +410,11 @@ def test_comparison_plot_shows_the_differences(tmp_path_factory):
                              if isinstance(col, PathCollection)])
     want = c[c["model"].isin(["J-T", "T+J-T"]) & c["metric"].isin(["r2", "auc"])]["value"]
     np.testing.assert_allclose(np.sort(points), np.sort(want), rtol=1e-12)
-    levels = comparison_plot(c, kind="levels")
-    assert [t.get_text() for t in levels.get_yticklabels()][:3] == [
-        "osat (R²): T", "osat (R²): J", "osat (R²): T+J"]
+    levels = comparison_plot(c, kind="levels", labels=verdicts(c, st).set_index("outcome")[
+        "label"])
+    assert [t.get_text() for t in levels.get_yticklabels()][:4] == [
+        "overall satisfaction (R²): T", "overall satisfaction (R²): J",
+        "overall satisfaction (R²): T+J", "churn (AUC): T"]
     plt.close("all")
 
 
