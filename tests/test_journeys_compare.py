@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from scipy import stats
 from sklearn.linear_model import LinearRegression
 from sklearn.metrics import log_loss, r2_score, roc_auc_score
 from sklearn.model_selection import KFold, StratifiedKFold
@@ -202,11 +203,21 @@ def test_nested_test_is_a_weighted_sandwich_wald_test():
     f = rb @ np.linalg.solve(cov[3:, 3:], rb) / 2
     assert (name, df) == ("Wald F", 2.0)
     assert stat == pytest.approx(f, rel=1e-8)
-    assert p == pytest.approx(1 - __import__("scipy").stats.f.cdf(f, 2, n - k), rel=1e-6)
-    # a journey column that only repeats touchpoint columns leaves nothing to test
-    assert _nested_test(t, t, yc, w, binary=True) == ("Wald chi2", pytest.approx(np.nan,
-                                                                                nan_ok=True),
-                                                      pytest.approx(np.nan, nan_ok=True), 0.0)
+    assert p == pytest.approx(stats.f.sf(f, 2, n - k), rel=1e-6)
+    # with no journey column beyond the touchpoint columns there is nothing to test
+    name, stat, p, df = _nested_test(t, t, yb, w, binary=True)
+    assert (name, df) == ("Wald chi2", 0.0) and np.isnan(stat) and np.isnan(p)
+    # binary: the weighted logit's sandwich, by hand
+    name, stat, p, df = _nested_test(t, tj, yb, w, binary=True)
+    fit = sm.GLM(yb, ex, family=sm.families.Binomial(), var_weights=w).fit(tol=1e-12)
+    mu = fit.fittedvalues
+    bread = np.linalg.inv((ex * (w * mu * (1 - mu))[:, None]).T @ ex)
+    score = ex * (w * (yb - mu))[:, None]
+    cov = bread @ (score.T @ score) @ bread
+    chi2 = fit.params[3:] @ np.linalg.solve(cov[3:, 3:], fit.params[3:])
+    assert (name, df) == ("Wald chi2", 2.0)
+    assert stat == pytest.approx(chi2, rel=1e-6) and p == pytest.approx(stats.chi2.sf(chi2, 2),
+                                                                        rel=1e-5)
 
 
 # ----------------------------------------------------------------------------------------------
