@@ -1,8 +1,8 @@
 """The touchpoint inventory: a row per touchpoint, placed by stage and channel.
 
 Each row holds the four attributes a CX programme manages -- frequency (from the event log),
-satisfaction (with intervals), importance (derived: correlation with loyalty) and impact on
-loyalty (satisfied versus dissatisfied) -- plus reach, the not-applicable rate, base sizes and a
+satisfaction (with intervals), importance (derived: correlation with the outcome) and impact on
+the outcome (satisfied versus dissatisfied) -- plus reach, the not-applicable rate, base sizes and a
 pain-point score and rank. Every number resting on fewer than ``min_base`` observations is
 missing, with ``suppressed`` (or the column's own base) saying why. Column by column:
 ``data/README.md``, "Inventory table".
@@ -33,7 +33,7 @@ INVENTORY_COLUMNS = [
 
 
 def default_outcome(study: Study) -> str | None:
-    """The loyalty outcome used by default: the study's first 0-10 ``nps`` outcome, else its first
+    """The outcome of importance and impact by default: the study's first 0-10 ``nps`` outcome, else its first
     ordinal or continuous outcome, else ``None``."""
     for kinds in (("nps",), ("ordinal", "continuous")):
         for name, spec in study.outcome_specs.items():
@@ -105,7 +105,7 @@ def touchpoint_inventory(study: Study, min_base: int | None = None, outcome: str
         pain score) when either the satisfied or the dissatisfied group is smaller.
         Default: the study's ``min_base``.
     outcome : str, optional
-        The loyalty outcome for importance and impact. Default: :func:`default_outcome` (the
+        The outcome for importance and impact. Default: :func:`default_outcome` (the
         study's 0-10 likelihood to recommend).
     boxes : int, optional
         Scale points in the top box (satisfied) and in the bottom box (dissatisfied); default
@@ -195,7 +195,7 @@ def touchpoint_inventory(study: Study, min_base: int | None = None, outcome: str
         est = metrics.mean(ratings, **kw)
         row.update(event_n=est.n, event_mean=est.value, event_low=est.low, event_high=est.high)
         _nan_if(row, ["event_mean", "event_low", "event_high"], est.n < min_base)
-        # pain: customers at stake x share not satisfied x loyalty gap
+        # pain: customers at stake x share not satisfied x outcome gap
         row["pain_score"] = (row.get("reach", np.nan) * (1 - row.get("top_box", np.nan))
                              * max(row.get("impact", np.nan), 0.0)
                              if not np.isnan(row.get("impact", np.nan)) else np.nan)

@@ -192,7 +192,7 @@ def estimate_plot(data, y, x, low, high, hue=None, suppressed="suppressed", ax=N
 
 
 def satisfaction_plot(data, x="sat_mean", low="sat_low", high="sat_high", y="label",
-                      hue="stage", ax=None, xlabel="mean satisfaction (95% CI)"):
+                      hue="stage", ax=None, xlabel="mean rating (95 % CI)"):
     """Touchpoint satisfaction with intervals, grouped by stage in journey order.
 
     Parameters
@@ -235,14 +235,14 @@ def segment_plot(data, x="value", low="low", high="high", y="segment", ax=None,
     """
     percent : bool, default False
         The values are shares (0..1): draw them in percent.
+    if percent:
+        data = data.assign(**{c: 100 * data[c] for c in (x, low, high)})
+        reference = None if reference is None else 100 * reference
     ax = estimate_plot(data, y=y, x=x, low=low, high=high, ax=ax, xlabel=xlabel)
     if reference is None and (data[y] == "(all)").any():
         reference = data.loc[data[y] == "(all)", x].iloc[0]
     if reference is not None and reference == reference:
         ax.axvline(reference, color="0.6", lw=0.8, ls="--")
-    if percent:
-        data = data.assign(**{c: 100 * data[c] for c in (x, low, high)})
-        reference = None if reference is None else 100 * reference
     return ax
 
 
@@ -276,7 +276,7 @@ def pain_point_plot(data, top=10, ax=None, label="label", xlabel=None):
              for r, lab in zip(rows["pain_rank"].astype(float), rows[label])]
     ax.set_yticks(rows.index, names)
     ax.set_ylim(len(rows) - 0.5, -0.5)
-    ax.set_xlabel(xlabel or "pain score (reach x share not satisfied x loyalty gap)")
+    ax.set_xlabel(xlabel or "pain score (reach x share not satisfied x outcome gap)")
     return ax
 
 
@@ -338,18 +338,18 @@ def stage_channel_heatmap(data, value="satisfaction", ax=None, cmap=None, fmt=No
                 annot=labels.where(labels != SUPPRESSED, "").to_numpy(), fmt="",
                 annot_kws={"fontsize": 8}, linewidths=0.5, linecolor="white",
                 vmin=vmin, vmax=vmax,
-                cbar_kws={"label": "reach (share of customers)" if value == "reach" else
-                          ("mean rating" + (f" ({vmin:g}-{vmax:g})" if vmin is not None
-                                            else ""))})
-    if value == "reach":
-        from matplotlib.ticker import PercentFormatter
-        ax.collections[0].colorbar.ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     if value == "reach":
         vmin, vmax = 0.0, 1.0
     elif scale is not None:
         vmin, vmax = float(scale[0]), float(scale[1])
     else:
         vmin = vmax = None
+                cbar_kws={"label": "reach (share of customers)" if value == "reach" else
+                          ("mean rating" + (f" ({vmin:g}-{vmax:g})" if vmin is not None
+                                            else ""))})
+    if value == "reach":
+        from matplotlib.ticker import PercentFormatter
+        ax.collections[0].colorbar.ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     # seaborn leaves NaN cells unannotated: write "suppressed" in them here
     for i, r in enumerate(matrix.index):
         for j, c in enumerate(matrix.columns):

@@ -133,7 +133,7 @@ def _segment_item(tables: Path) -> list[tuple[str, str]]:
     if made.empty:
         return [("Segments", "no segment had a large enough base to be compared.")]
     size = int(tests["family_size"].iloc[0]) if "family_size" in tests else len(made)
-    sig = made[made["significant"].astype(bool)].sort_values("p_adjusted", kind="stable")
+    sig = made[made["significant"].astype(bool)]   # in the table's order: outcome by outcome
     if sig.empty:
         return [("Segments", f"no segment differs from the rest of the respondents on any "
                              f"outcome once all {size} segment tests are corrected together "

@@ -268,6 +268,12 @@ def test_summary_of_a_real_run_matches_its_tables(two_runs):
     inv = pd.read_csv(tables / "inventory.csv").sort_values("pain_rank")
     assert inv["label"].iloc[0] in d["Pain points"]
     counts = [len(sig), max(len(sig) - 4, 0), max(len(fix) - 5, 0)]
+    types = pd.read_csv(tables / "journey_types.csv")
+    counts.append(int(types["journeys"].sum()))         # the journeys of all types
+    assert f"{int(types['journeys'].sum()):,} journeys" in d["Journeys"]
+    runs = tables / "journey_timeline_standouts.csv"
+    if runs.stat().st_size:
+        counts.append(len(pd.read_csv(runs)) - 3)        # "N more in the timeline table"
     _assert_numbers_from_tables(items, tables, extra=counts)
     assert "(ltr)" not in " ".join(summary["topic"])
 
