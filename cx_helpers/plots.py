@@ -228,13 +228,13 @@ def segment_plot(data, x="value", low="low", high="high", y="segment", ax=None,
         :func:`cx_helpers.metrics.segment_table` (``segment, value, low, high, suppressed``).
     reference : float, optional
         A value marked by a dashed line; default the ``(all)`` row's value when there is one.
+    percent : bool, default False
+        The values are shares (0..1): draw them in percent.
 
     Returns
     -------
     matplotlib Axes
     """
-    percent : bool, default False
-        The values are shares (0..1): draw them in percent.
     if percent:
         data = data.assign(**{c: 100 * data[c] for c in (x, low, high)})
         reference = None if reference is None else 100 * reference
@@ -284,26 +284,26 @@ def stage_channel_heatmap(data, value="satisfaction", ax=None, cmap=None, fmt=No
                           stages=None, title=None, scale=None):
     """The stage x channel map: a heatmap of satisfaction or reach, stages in journey order.
 
+    The colour scale is fixed, so a map does not exaggerate small differences: reach runs from
+    0 to 100 %, satisfaction over the rating scale (``scale``).
+
     Parameters
     ----------
     data : DataFrame
         :func:`cx_helpers.inventory.stage_channel_grid` (``stage, channel, reach,
         satisfaction, suppressed``).
-    The colour scale is fixed, so a map does not exaggerate small differences: reach runs from
-    0 to 100 %, satisfaction over the rating scale (``scale``).
-
     value : {"satisfaction", "reach"}, default "satisfaction"
         The cell colour; suppressed cells read "suppressed", empty cells stay blank.
     stages : list, optional
         Row order; default the categories of ``stage`` (journey order).
+    scale : (min, max), optional
+        The rating scale, the colour range of satisfaction (e.g. ``(1, 5)``). Default: the
+        range of the values shown (for a study whose touchpoints use different scales).
 
     Returns
     -------
     matplotlib Axes
 
-    scale : (min, max), optional
-        The rating scale, the colour range of satisfaction (e.g. ``(1, 5)``). Default: the
-        range of the values shown (for a study whose touchpoints use different scales).
     Examples
     --------
     >>> fig, axes = plt.subplots(1, 2, figsize=(12, 4))           # doctest: +SKIP
@@ -333,17 +333,17 @@ def stage_channel_heatmap(data, value="satisfaction", ax=None, cmap=None, fmt=No
             labels.loc[r, c] = SUPPRESSED if hidden_cell else ("" if v != v else fmt.format(v))
     if ax is None:
         _, ax = plt.subplots(figsize=(1.2 * matrix.shape[1] + 2.5, 0.5 * matrix.shape[0] + 1.5))
-    sns.heatmap(matrix.astype(float), ax=ax, cmap=cmap or ("Blues" if value == "reach"
-                                                          else "RdYlGn"),
-                annot=labels.where(labels != SUPPRESSED, "").to_numpy(), fmt="",
-                annot_kws={"fontsize": 8}, linewidths=0.5, linecolor="white",
-                vmin=vmin, vmax=vmax,
     if value == "reach":
         vmin, vmax = 0.0, 1.0
     elif scale is not None:
         vmin, vmax = float(scale[0]), float(scale[1])
     else:
         vmin = vmax = None
+    sns.heatmap(matrix.astype(float), ax=ax, cmap=cmap or ("Blues" if value == "reach"
+                                                          else "RdYlGn"),
+                annot=labels.where(labels != SUPPRESSED, "").to_numpy(), fmt="",
+                annot_kws={"fontsize": 8}, linewidths=0.5, linecolor="white",
+                vmin=vmin, vmax=vmax,
                 cbar_kws={"label": "reach (share of customers)" if value == "reach" else
                           ("mean rating" + (f" ({vmin:g}-{vmax:g})" if vmin is not None
                                             else ""))})
