@@ -1280,7 +1280,10 @@ def _mobile_shape(shape: Shape, customers: int, seed: int, journey_effect: float
     effects = {tp: TOUCHPOINTS[tp][5] for tp in TOUCHPOINTS}
     tables = {"touchpoints": study.touchpoints, "events": study.events}
     if shape.survey:
-        survey = study.survey
+        # the 0-10 question and the business outcomes (churn, revenue); no survey scales
+        survey = study.survey.drop(columns=["q_overall", "q_stay"])
+        for name in ("osat", "retention"):
+            del config["outcomes"][name]
         if shape.journeys == "none":
             survey = survey.drop(columns=[f"q_j_{j}" for j in JOURNEYS])
             del config["journeys"]
