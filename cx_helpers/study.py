@@ -1043,8 +1043,8 @@ def _binary(series, display, column, positive, na, where, problems, cfg_file):
 
     With ``positive`` (a code or a list of codes, matched ignoring case and surrounding
     spaces; a number also matches the same number written otherwise, 1 and 1.0) those codes
-    mean yes and every other non-missing value means no; both must occur. Without it the column must hold 0/1, true/false or yes/no. Blanks and ``na`` codes are
-    missing either way.
+    mean yes and every other non-missing value means no; both must occur. Without it the
+    column must hold 0/1, true/false or yes/no. Blanks and ``na`` codes are missing either way.
     """
     text = series.astype("string").str.strip()
     lower = text.str.lower()
