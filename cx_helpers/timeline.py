@@ -21,9 +21,9 @@ and its base; a rate on fewer than ``min_base`` journeys is suppressed (left bla
 A period **stands out** when its count is improbable under the pooled rate of the *other*
 periods of the same series (same measure, step and group): an exact two-sided binomial test
 (the method of :func:`scipy.stats.binomtest`) of ``x`` successes in ``n`` at that pooled rate,
-with Holm's correction over the periods of the series (:func:`holm`); ``stands_out`` is true when the adjusted
-p-value is under ``alpha``, and ``direction`` says whether the period is below or above the
-others. As with a control chart's revised limits, the period that stands out most is then left
+with Holm's correction over the periods of the series (:func:`holm`); ``stands_out`` is true
+when the adjusted p-value is under ``alpha``, and ``direction`` says whether the period is below
+or above the others. As with a control chart's revised limits, the period that stands out most is then left
 out of the baselines of the others and the tests repeated, one period at a time, until no
 further period stands out, so a long incident does not pull the baseline towards itself.
 Suppressed periods are not tested.
@@ -38,8 +38,8 @@ from statsmodels.stats.proportion import proportion_confint
 
 from .errors import StudyError
 
-__all__ = ["PERIODS", "binom_p", "funnel_steps", "holm", "journey_steps", "period_rates", "standouts",
-           "timeline"]
+__all__ = ["PERIODS", "binom_p", "funnel_steps", "holm", "is_funnel", "journey_steps",
+           "nesting", "period_rates", "standouts", "timeline", "wide", "windows"]
 
 PERIODS = {"week": "W-SUN", "month": "M"}
 ALL = "all"
@@ -65,9 +65,12 @@ def funnel_steps(study, stages=None) -> dict:
     if stages is not None:
         unknown = [s for s in stages if s not in order]
         if unknown:
+            root = getattr(study, "root", None)
             raise StudyError(f"funnel steps {', '.join(map(repr, unknown))} are not stages of "
-                             "the study.", file=getattr(study, "root", None),
-                             fix=f"use stages of study.yaml: {', '.join(order)}.")
+                             "the study.", file=None if root is None else root / "study.yaml",
+                             expected=f"stages listed under stages: ({', '.join(order)})",
+                             fix="name the funnel steps (notebook 03 parameter funnel) among "
+                                 "those stages, in funnel order.")
         order = list(stages)
     steps = {}
     for stage in order:
@@ -113,6 +116,10 @@ def journey_steps(events: pd.DataFrame, steps: dict, period: str = "week", by=No
                          f"{', '.join(map(str, events.columns))}.")
     if not steps:
         raise ValueError("give at least one funnel step (step name -> touchpoints).")
+    clash = [str(s) for s in steps if str(s) in {"journey", "start", "period", by}]
+    if clash:
+        raise ValueError(f"funnel steps may not be named {', '.join(map(repr, clash))} (a column "
+                         "of the per-journey table); rename the stage.")
     ev = events[need].copy()
     ev["_order"] = np.arange(len(ev))
     ev = ev.sort_values([journey, time, "_order"], kind="stable")
@@ -476,5 +483,3 @@ def wide(data: pd.DataFrame, measure: str = "conversion", group: str = ALL) -> p
     out = pd.concat([journeys.rename("journeys"), table], axis=1).sort_index()
     return out.rename_axis("period").reset_index()
 
-
-__all__ += ["is_funnel", "nesting", "windows", "wide"]
