@@ -7,7 +7,9 @@ column names. Every problem found is reported at once, as one :class:`~cx_helper
 
 from __future__ import annotations
 
+import csv
 import difflib
+import gzip
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -342,7 +344,6 @@ def _check_text_file(path: Path, display):
             raise StudyError(f"the file is {what}, not CSV text.", file=display,
                              expected="comma-separated UTF-8 text with a header row", fix=fix)
     if gz:
-        import gzip
         try:
             with gzip.open(path, "rb") as fh:
                 data = fh.read()
@@ -371,7 +372,6 @@ def _check_text_file(path: Path, display):
                                  file=display, expected="comma-separated columns",
                                  fix="re-export it with commas as separators (Excel: CSV UTF-8 "
                                      "(comma delimited)).")
-    import csv
     names = next(csv.reader([header.rstrip("\r")]), [])
     seen, dup = set(), []
     for name in (n.strip() for n in names):
