@@ -29,7 +29,7 @@ from cx_helpers.study import Study
 __all__ = ["DriverModel", "MODEL_FOR_KIND", "QUADRANTS", "collinearity", "condition_number",
            "driver_model",
            "key_drivers", "model_table", "priority_map", "relative_importance",
-           "stage_groups"]
+           "compare_priorities", "negative_warning", "stage_groups", "with_direction"]
 
 MODEL_FOR_KIND = {"nps": "ols", "continuous": "ols", "ordinal": "ordered_logit", "binary": "logit"}
 MODEL_NAMES = {"ols": "OLS (outcome treated as an interval scale)",
@@ -534,7 +534,9 @@ def priority_map(importance, performance, driver="driver", by="mean") -> pd.Data
     Returns
     -------
     DataFrame
-        ``driver, importance, performance, quadrant`` plus the other columns of ``importance``,
+        ``driver, importance, performance, quadrant`` plus the other columns of ``importance``
+        (pass ``sign`` along: a negative driver keeps its quadrant but is marked in
+        :func:`cx_helpers.plots.priority_plot` and must not be read as "fix first"),
         sorted by quadrant (fix first first) then importance; ``attrs`` holds the two lines.
     """
     if by not in ("mean", "median"):
@@ -553,6 +555,101 @@ def priority_map(importance, performance, driver="driver", by="mean") -> pd.Data
                             if s.name == "quadrant" else -s, kind="stable").reset_index(drop=True)
     data.attrs.update(importance_line=float(imp_line), performance_line=float(perf_line), by=by)
     return data
+
+
+def compare_priorities(pmap: pd.DataFrame, inventory: pd.DataFrame, top: int = 5
+                       ) -> pd.DataFrame:
+    """The "fix first" quadrant beside the inventory's pain-point ranking.
+
+    The two answer different questions: the priority map puts a touchpoint's share of the
+    explained variance against its satisfaction (quadrants at the averages); the pain rank
+    multiplies reach, the share not satisfied and the outcome gap between satisfied and
+    dissatisfied customers, so a touchpoint that few customers meet ranks low there however
+    much it matters to those who do.
+
+    Parameters
+    ----------
+    pmap : DataFrame
+        :func:`priority_map` (``driver, label, quadrant, importance, performance``, ``sign``).
+    inventory : DataFrame
+        :func:`cx_helpers.inventory.touchpoint_inventory` (``touchpoint, pain_rank, reach``).
+    top : int, default 5
+        How many of the pain ranking to list.
+
+    Returns
+    -------
+    DataFrame
+        ``driver, label, quadrant, importance, performance, sign, pain_rank, reach,
+        fix_first, top_pain``: the touchpoints in "fix first" or among the ``top`` pain ranks,
+        fix first first (by importance), then by pain rank.
+    """
+    inv = inventory.rename(columns={"touchpoint": "driver"})
+    cols = [c for c in ("driver", "pain_rank", "reach") if c in inv]
+    data = pmap.merge(inv[cols], on="driver", how="left")
+    if "sign" not in data:
+        data["sign"] = np.nan
+    data["fix_first"] = data["quadrant"] == "fix first"
+    rank = pd.to_numeric(data["pain_rank"], errors="coerce")
+    data["top_pain"] = rank <= top
+    keep = data[data["fix_first"] | data["top_pain"]].copy()
+    keep["_order"] = np.where(keep["fix_first"], -keep["importance"], rank[keep.index] + 1e6)
+    keep = keep.sort_values("_order", kind="stable").drop(columns="_order")
+    return keep[["driver", "label", "quadrant", "importance", "performance", "sign",
+                 "pain_rank", "reach", "fix_first", "top_pain"]].reset_index(drop=True)
+
+
+DIRECTION_COLOURS = {"positive": "#2e86c1", "negative": "#c0392b"}
+
+
+def with_direction(table: pd.DataFrame, label: str = "label", sign: str = "sign",
+                   higher_is_better: bool = True) -> pd.DataFrame:
+    """Mark negative drivers for a reader: a ``direction`` column and "(negative)" in the label.
+
+    A negative driver's rating goes with a *worse* outcome in the full model: its share of the
+    explained variance is real, but improving it is not indicated (it may stand for a group of
+    customers, or be an artefact of overlap). Commercial driver tools flag such drivers too.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Rows of :func:`key_drivers` or :func:`priority_map` with ``sign``.
+    higher_is_better : bool, default True
+        Whether a higher outcome is the good direction (False for e.g. a yes/no "churned"
+        outcome, where a rating that goes with *less* churn is the positive driver).
+
+    Returns
+    -------
+    DataFrame
+        A copy with ``direction`` ("positive", "negative", or "" for groups and segments) and,
+        for negative drivers, `` (negative)`` appended to ``label``.
+    """
+    out = table.copy()
+    s = out[sign] if sign in out else pd.Series(np.nan, index=out.index)
+    s = s if higher_is_better else -s
+    out["direction"] = np.where(s < 0, "negative", np.where(s > 0, "positive", ""))
+    if label in out:
+        out[label] = np.where(s < 0, out[label].astype(str) + " (negative)",
+                              out[label].astype(str))
+    return out
+
+
+def negative_warning(table: pd.DataFrame, outcome_label: str, label: str = "label",
+                     sign: str = "sign", higher_is_better: bool = True) -> str:
+    """One sentence warning about negative drivers, or "" when there are none."""
+    s = table[sign] if sign in table else pd.Series(np.nan, index=table.index)
+    neg = table[(s < 0) if higher_is_better else (s > 0)]
+    if not len(neg):
+        return ""
+    names = ", ".join(map(str, neg[label]))
+    one = len(neg) == 1
+    worse = "lower" if higher_is_better else "higher"
+    return (f"Warning: {names} {'goes' if one else 'go'} with a {worse} {outcome_label} once "
+            f"the other touchpoints are held fixed ({'a negative driver' if one else 'negative drivers'}): "
+            f"{'its' if one else 'their'} share of the explained variance is real, but it is "
+            f"not a reason to improve {'it' if one else 'them'}; "
+            f"{'it' if one else 'they'} may stand for a group of customers or reflect overlap "
+            "with other touchpoints. Marked \"(negative)\" in the figures and the priority "
+            "map: not a place to act first.")
 
 
 def stage_groups(study: Study, drivers=None) -> dict[str, list[str]]:

@@ -12,7 +12,8 @@ __all__ = ["coefficient_plot", "comparison_plot", "estimate_plot", "interval_plo
            "transition_heatmap"]
 
 
-def interval_plot(data, y, x, low, high, hue=None, ax=None, xlabel=None, ylabel=None):
+def interval_plot(data, y, x, low, high, hue=None, ax=None, xlabel=None, ylabel=None,
+                  palette=None, hue_order=None):
     """Point estimates with interval bars, one row per category of ``y``.
 
     :func:`estimate_plot` without the rows whose estimate is missing.
@@ -24,15 +25,19 @@ def interval_plot(data, y, x, low, high, hue=None, ax=None, xlabel=None, ylabel=
     y, x, low, high : str
         Category column, estimate column and interval bound columns.
     hue : str, optional
-        Column colouring the points (e.g. stage).
+        Column colouring the points (e.g. stage, or ``direction`` from
+        :func:`cx_helpers.drivers.with_direction` to mark negative drivers).
     ax : matplotlib Axes, optional
+    palette, hue_order : optional
+        Passed to seaborn.
 
     Returns
     -------
     matplotlib Axes
     """
     return estimate_plot(data.dropna(subset=[x]), y, x, low, high, hue=hue, suppressed=None,
-                         ax=ax, xlabel=xlabel, ylabel=ylabel)
+                         ax=ax, xlabel=xlabel, ylabel=ylabel, palette=palette,
+                         hue_order=hue_order)
 
 
 def coefficient_plot(data, ax=None, xlabel="effect on the outcome per rating point"):
@@ -371,10 +376,88 @@ QUADRANT_COLOURS = {"fix first": "#c0392b", "maintain": "#2e86c1", "possible ove
                     "low priority": "#b7b7b7"}
 
 
+def _place_labels(ax, xs, ys, texts, fontsize=7, pad=1.5):
+    """Write each label next to its point where it overlaps no other label and no point.
+
+    Deterministic greedy placement: labels are placed from the most crowded point out; each
+    tries positions around its point (12 directions, at growing distances) and takes the first
+    whose box, measured by the renderer, overlaps nothing placed so far nor any point; failing
+    all, the one with the least overlap. A label set away from its point is joined to it by a
+    thin line.
+
+    Returns
+    -------
+    list of matplotlib Text
+    """
+    import numpy as np
+
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()
+    px_per_pt = fig.dpi / 72
+    pts = (ax.transData.transform(np.column_stack([xs, ys])) if len(xs)
+           else np.zeros((0, 2)))
+    r = 4.5 * px_per_pt                                  # a marker's radius in pixels
+    boxes = [(px - r, py - r, px + r, py + r) for px, py in pts]
+    n_points = len(boxes)
+    sizes = []
+    for text in texts:
+        probe = ax.text(0, 0, text, fontsize=fontsize)
+        bb = probe.get_window_extent(renderer)
+        sizes.append((bb.width, bb.height))
+        probe.remove()
+    angles = np.deg2rad([15, 165, 90, 270, 45, 135, 315, 225, 0, 180, 60, 120])
+    nearest = [np.sort(np.sqrt(((pts - p) ** 2).sum(axis=1)))[1:4].mean() if len(pts) > 1
+               else np.inf for p in pts]
+    order = sorted(range(len(texts)), key=lambda k: (nearest[k], k))
+    placed = [None] * len(texts)
+
+    def overlap(box):
+        total = 0.0
+        for k, b in enumerate(boxes):
+            w = min(box[2], b[2]) - max(box[0], b[0])
+            h = min(box[3], b[3]) - max(box[1], b[1])
+            if w > 0 and h > 0:
+                total += w * h * (3 if k < n_points else 1)
+        return total
+
+    for k in order:
+        w, h = sizes[k]
+        best = None
+        for dist in (6, 10, 16, 24, 34, 46):
+            for t in angles:
+                dx, dy = np.cos(t) * dist * px_per_pt, np.sin(t) * dist * px_per_pt
+                cx = pts[k, 0] + dx + (w / 2 if dx > 1 else -w / 2 if dx < -1 else 0)
+                cy = pts[k, 1] + dy + (h / 2 if dy > 1 else -h / 2 if dy < -1 else 0)
+                box = (cx - w / 2 - pad, cy - h / 2 - pad, cx + w / 2 + pad, cy + h / 2 + pad)
+                score = overlap(box)
+                if best is None or score < best[0]:
+                    best = (score, dx, dy, dist, box)
+                if score == 0:
+                    break
+            if best[0] == 0:
+                break
+        _, dx, dy, dist, box = best
+        ha = "left" if dx > 1 else "right" if dx < -1 else "center"
+        va = "bottom" if dy > 1 else "top" if dy < -1 else "center"
+        arrow = ({"arrowstyle": "-", "color": "0.6", "lw": 0.5, "shrinkA": 0, "shrinkB": 3}
+                 if dist > 10 else None)
+        placed[k] = ax.annotate(texts[k], (xs[k], ys[k]),
+                                xytext=(dx / px_per_pt, dy / px_per_pt),
+                                textcoords="offset points", fontsize=fontsize, ha=ha, va=va,
+                                arrowprops=arrow)
+        boxes.append(box)
+    return placed
+
+
 def priority_plot(data, x="performance", y="importance", label="label", ax=None,
                   xlabel="performance (mean satisfaction)",
-                  ylabel="importance (share of explained variance, %)"):
+                  ylabel="importance (share of explained variance, %)", sign="sign"):
     """Importance-performance map: a point per driver, quadrant lines at the averages.
+
+    Labels are placed so that they do not overlap each other or the points (a deterministic
+    greedy placement, see :func:`_place_labels`). Drivers whose rating goes with a *worse*
+    outcome (``sign`` -1) are drawn as downward triangles and labelled "(negative)": their
+    importance is not a reason to improve them.
 
     Parameters
     ----------
@@ -383,22 +466,43 @@ def priority_plot(data, x="performance", y="importance", label="label", ax=None,
         ``attrs``); rows in the quadrant ``suppressed`` are left out and listed in the title.
     x, y, label : str
         Performance, importance and label columns.
+    sign : str or None, default "sign"
+        Column of +1/-1 directions (ignored when absent).
 
     Returns
     -------
     matplotlib Axes
     """
-    shown = data[data["quadrant"] != "suppressed"]
+    import numpy as np
+
+    shown = data[data["quadrant"] != "suppressed"].reset_index(drop=True)
+    negative = (shown[sign] < 0).to_numpy() if sign and sign in shown else \
+        np.zeros(len(shown), dtype=bool)
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 6))
-    sns.scatterplot(data=shown, x=x, y=y, hue="quadrant", palette=QUADRANT_COLOURS,
-                    hue_order=[q for q in QUADRANT_COLOURS if q in set(shown["quadrant"])],
-                    s=60, ax=ax, zorder=3)
-    for _, r in shown.iterrows():
-        ax.annotate(str(r[label]), (r[x], r[y]), xytext=(4, 3), textcoords="offset points",
-                    fontsize=7)
+    order = [q for q in QUADRANT_COLOURS if q in set(shown["quadrant"])]
+    for q in order:
+        for neg in (False, True):
+            part = shown[(shown["quadrant"] == q).to_numpy() & (negative == neg)]
+            if len(part):
+                ax.scatter(part[x], part[y], s=60 if not neg else 70, zorder=3,
+                           color=QUADRANT_COLOURS[q], marker="v" if neg else "o",
+                           edgecolors="black" if neg else "none", linewidths=0.6,
+                           label=q if not neg or not (shown["quadrant"] == q)[~negative].any()
+                           else None)
+    if negative.any():
+        ax.scatter([], [], marker="v", color="white", edgecolors="black", linewidths=0.6,
+                   label="negative driver (higher rating, worse outcome)")
     ax.axvline(data.attrs.get("performance_line", shown[x].mean()), color="0.5", lw=0.8, ls="--")
     ax.axhline(data.attrs.get("importance_line", shown[y].mean()), color="0.5", lw=0.8, ls="--")
+    if len(shown):
+        ax.margins(0.12)
+    ax.autoscale_view()
+    ax.set_xlim(ax.get_xlim())                  # fixed, so the labels' places stay valid
+    ax.set_ylim(ax.get_ylim())
+    texts = [f"{lab} (negative)" if neg else str(lab)
+             for lab, neg in zip(shown[label], negative)]
+    _place_labels(ax, shown[x].to_numpy(float), shown[y].to_numpy(float), texts)
     hidden = data.loc[data["quadrant"] == "suppressed", label]
     if len(hidden):
         ax.set_title("suppressed (base under the minimum): " + ", ".join(map(str, hidden)),

@@ -218,7 +218,7 @@ def test_priority_plot_leaves_suppressed_out():
                         "importance": [10.0, 5.0, 1.0]})
     perf = pd.DataFrame({"driver": list("abc"), "performance": [3.0, 4.0, np.nan]})
     ax = priority_plot(priority_map(imp, perf))
-    assert len(ax.collections[0].get_offsets()) == 2
+    assert sum(len(c.get_offsets()) for c in ax.collections) == 2
     assert "C" in ax.get_title() and "suppressed" in ax.get_title()
 
 
@@ -234,3 +234,34 @@ def test_interval_plot_draws_intervals_that_miss_the_estimate():
     segments = ax.collections[0].get_segments()
     np.testing.assert_allclose([s[:, 0].min() for s in segments], [0.002, 0.2])
     np.testing.assert_allclose([s[:, 0].max() for s in segments], [0.01, 0.4])
+
+
+def test_priority_plot_labels_do_not_overlap_and_negative_drivers_are_marked():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from cx_helpers.plots import priority_plot
+
+    rng = np.random.default_rng(12)
+    k = 18                                      # a crowded map: points close together
+    imp = pd.DataFrame({"driver": [f"d{j}" for j in range(k)],
+                        "label": [f"Touchpoint number {j}" for j in range(k)],
+                        "importance": 5 + rng.normal(scale=0.6, size=k),
+                        "sign": [-1.0] + [1.0] * (k - 1)})
+    perf = pd.DataFrame({"driver": imp["driver"], "performance": 3.5 + rng.normal(scale=0.15,
+                                                                                  size=k)})
+    ax = priority_plot(priority_map(imp, perf))
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    texts = [t for t in ax.texts if t.get_text()]
+    assert len(texts) == k
+    assert any(t.get_text() == "Touchpoint number 0 (negative)" for t in texts)
+    boxes = [t.get_window_extent(renderer) for t in texts]
+    overlaps = [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:] if a.overlaps(b)]
+    assert not overlaps
+    markers = {c.get_paths()[0].vertices.shape[0] for c in ax.collections if len(c.get_offsets())}
+    assert len(markers) == 2                    # circles and the negative driver's triangle
+    plt.close(fig)
