@@ -284,9 +284,10 @@ def _event_items(tables: Path) -> list[tuple[str, str]]:
                 group = str(r.get("group", "all"))
                 where = "" if group in ("all", "nan") else f" ({group})"
                 first, last = str(r["first"])[:10], str(r["last"])[:10]
-                when = first if first == last else f"{first} to {last}"
+                when = (f"in the period starting {first}" if first == last
+                        else f"from {first} to {last}")
                 parts.append(f"{r['measure']} at {r['step']}{where} {r['direction']} the other "
-                             f"periods from {when}: {100 * r['rate']:.1f} % against "
+                             f"periods {when}: {100 * r['rate']:.1f} % against "
                              f"{100 * r['baseline']:.1f} %")
             more = f"; {len(runs) - 3} more in the timeline table" if len(runs) > 3 else ""
             items.append(("Periods that stand out", "; ".join(parts) + more + "."))
