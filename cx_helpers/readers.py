@@ -27,6 +27,7 @@ from __future__ import annotations
 import csv
 import datetime as _dt
 import io
+import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,6 +85,9 @@ class Export:
         Column -> ``nominal``, ``ordinal`` or ``scale`` (SPSS measurement level) when known.
     text_columns : list of str
         Columns stored as text in a typed file (SPSS/Stata string variables).
+    open_text : list of str
+        Columns the tool marks as open-ended answers (Qualtrics ``_TEXT`` import ids,
+        SurveyMonkey "Open-Ended Response" and "Other (please specify)" columns).
     excluded : dict
         Reason -> number of responses left out (Qualtrics).
     notes : list of str
@@ -102,6 +106,7 @@ class Export:
     missing_ranges: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     measure: dict[str, str] = field(default_factory=dict)
     text_columns: list[str] = field(default_factory=list)
+    open_text: list[str] = field(default_factory=list)
     excluded: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     options: dict = field(default_factory=dict)
@@ -380,13 +385,20 @@ def _plain(grid, display, notes):
     return _frame(rows, names), names, {}
 
 
-def _qualtrics(grid, display, notes, excluded):
+def _qualtrics(grid, display, notes, excluded, open_text):
     if len(grid) < 3:
         raise StudyError("a Qualtrics export needs three header rows (column names, question "
                          "text, ImportId).", file=display)
     names = _dedupe(_names(grid[0], display), notes)
     texts = [code_text(c) for c in grid[1]]
     labels = {n: t.strip() for n, t in zip(names, texts) if t and t.strip() and t.strip() != n}
+    for name, cell in zip(names, grid[2]):
+        try:
+            qid = str(json.loads(code_text(cell) or "{}").get("ImportId", ""))
+        except (ValueError, AttributeError):
+            qid = ""
+        if qid.upper().endswith("_TEXT"):
+            open_text.append(name)
     rows = _data_rows(grid, 3, len(names), display, 1)
     table = _frame(rows, names)
     keep = pd.Series(True, index=table.index)
@@ -415,7 +427,7 @@ def _qualtrics(grid, display, notes, excluded):
     return table, names, labels
 
 
-def _surveymonkey(grid, display, notes):
+def _surveymonkey(grid, display, notes, open_text):
     top = [(code_text(c) or "").strip() for c in grid[0]]
     sub = [(code_text(c) or "").strip() for c in grid[1]] if len(grid) > 1 else []
     sub += [""] * (len(top) - len(sub))
@@ -440,12 +452,15 @@ def _surveymonkey(grid, display, notes):
         names.append(f"q{q_number}_{option}")
         labels[names[-1]] = question if s.lower() in ("", "response", "open-ended response") \
             else f"{question}: {s}"
+        if s.lower() == "open-ended response" or "please specify" in s.lower():
+            open_text.append(names[-1])
     for span in spans:  # a question in one column is q<n>, not q<n>_1
         if len(span) == 1:
             old = names[span[0]]
             new = old.rsplit("_", 1)[0]
             names[span[0]] = new
             labels[new] = labels.pop(old)
+            open_text[:] = [new if x == old else x for x in open_text]
     names = _dedupe(names, notes)
     notes.append(f"{q_number} questions named q1..q{q_number} (q<n>_<k>: the k-th column of a "
                  "question spread over several); labels keep the question text")
@@ -597,17 +612,17 @@ def read_export(path, format: str | None = None, *, sheet: str | None = None,
         layout = base if base in ("qualtrics", "surveymonkey") else None
         if format is None or format in ("csv", "excel"):
             layout = _layout(grid) if format is None else None
-        notes, excluded = [how], {}
+        notes, excluded, open_text = [how], {}, []
         if layout == "qualtrics":
-            table, names, labels = _qualtrics(grid, display, notes, excluded)
+            table, names, labels = _qualtrics(grid, display, notes, excluded, open_text)
         elif layout == "surveymonkey":
-            table, names, labels = _surveymonkey(grid, display, notes)
+            table, names, labels = _surveymonkey(grid, display, notes, open_text)
         else:
             table, names, labels = _plain(grid, display, notes)
         table = table.drop(columns=[c for c in drop if c in table.columns])
         export = Export(table=table, format=layout or ("excel" if is_excel else "csv"),
                         path=path, header=names, labels=labels, excluded=excluded, notes=notes,
-                        options=options)
+                        options=options, open_text=open_text)
     if len(export.table) == 0:
         sheet_note = f" on sheet {export.options['sheet']!r}" if export.options.get("sheet") \
             else ""
