@@ -230,7 +230,7 @@ def _nps_parts(x, w):
 
 
 def _nps_eff_n(p, d, var_mean, w):
-    """The base a simple random sample needs for ``var_mean``; Kish's n when the score is constant."""
+    """The base a simple random sample needs for ``var_mean`` (Kish's n for a constant score)."""
     v1 = _nps_var(p, d)
     return float(v1 / var_mean) if var_mean > 0 and v1 > 0 else kish_n(w)
 

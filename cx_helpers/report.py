@@ -127,8 +127,8 @@ def _segment_item(tables: Path) -> list[tuple[str, str]]:
     if tests is None:
         tests = _read(tables, "nps_segment_tests")
     if not _has(tests, "by", "segment", "diff", "low", "high", "p_adjusted", "significant"):
-        return [("Segments", "not compared in this study (no segment with two or more values, "
-                             "or no survey outcome).")]
+        return [("Segments", "not compared in this study (no segment variable with two or "
+                             "more values, or no survey outcome).")]
     made = tests[tests["p"].notna()] if "p" in tests else tests
     if made.empty:
         return [("Segments", "no segment had a large enough base to be compared.")]
