@@ -402,3 +402,39 @@ def test_segment_analysis_every_outcome_kind(survey):
     assert tests.loc[tests["p"].notna(), "p_adjusted"].to_numpy() == pytest.approx(
         metrics.adjust_p(tests.loc[tests["p"].notna(), "p"]))
     assert set(tests["test"]) == {"z (trinomial)", "chi-square", "Welch t"}
+
+
+def test_outcome_table_and_texts(survey):
+    from cx_helpers.study import Outcome
+
+    outcomes = [Outcome("ltr", "q1", "nps", (0, 10), "Recommend"),
+                Outcome("rating", "q2", "ordinal", (1, 5), "Overall")]
+    t = metrics.outcome_table(survey, outcomes, weight="weight", min_base=30)
+    assert list(t.columns) == metrics.OUTCOME_COLUMNS
+    est = metrics.nps(survey["ltr"], survey["weight"])
+    assert t.loc[0, ["value", "low", "high", "n"]].tolist() == pytest.approx(
+        [est.value, est.low, est.high, est.n])
+    tb = metrics.top_box(survey["rating"], survey["weight"], top=(4, 5))
+    assert t.loc[1, "value"] == pytest.approx(tb.value) and t.loc[1, "measure"] == \
+        "top-2-box share (4-5)"
+    text = metrics.estimate_text(t)
+    assert text.loc[0, "value_text"] == f"{est.value:+.1f}"
+    assert text.loc[1, "ci_text"] == f"{100 * tb.low:.1f} % to {100 * tb.high:.1f} %"
+    small = metrics.outcome_table(survey.head(20), outcomes, min_base=30)
+    assert small["suppressed"].all() and small["value"].isna().all()
+    assert metrics.estimate_text(small)["value_text"].isna().all()
+    assert metrics.value_text("top_box", -0.041, difference=True) == "-4.1 pts"
+    assert metrics.value_text("mean", 3.14159) == "3.14"
+
+
+def test_segment_view_puts_each_test_beside_its_segment(survey):
+    from cx_helpers.study import Outcome
+
+    table, tests = metrics.segment_analysis(
+        survey, [Outcome("ltr", "q1", "nps", (0, 10), "Recommend")], ["seg"], weight="weight")
+    view = metrics.segment_view(table, tests).set_index("segment")
+    row = tests.set_index("segment").loc["c"]
+    assert view.loc["c", "p_adjusted"] == row["p_adjusted"]
+    assert view.loc["c", "diff_text"] == f"{row['diff']:+.1f}"
+    assert view.loc["(all)", "diff_text"] is None and view.loc["tiny", "significant"] is None
+    assert view.loc["c", "significant"] == bool(row["significant"])
