@@ -259,13 +259,35 @@ def test_clickstream_mobile_checkout_bug_stands_out(clicks):
     assert list(zip(bug["first"], bug["last"])) == [(min(inside), max(inside))]
 
 
-@pytest.mark.slow
-def test_cx_run_on_the_clickstream_writes_a_report(tmp_path):
+@pytest.fixture(scope="module")
+def click_run(tmp_path_factory):
+    """``cx run`` on the clickstream study (small bootstrap), once for the slow tests."""
     from conftest import FAST, cx as run_cx
 
-    res = run_cx("run", CLICKS, "--out", tmp_path / "run", *FAST)
+    out = tmp_path_factory.mktemp("clicks") / "run"
+    res = run_cx("run", CLICKS, "--out", out, *FAST)
+    return res, out
+
+
+@pytest.mark.slow
+def test_cx_run_on_the_clickstream_writes_a_report(click_run):
+    res, out = click_run
     assert res.returncode == 0, res.stderr[-3000:]
-    assert (tmp_path / "run" / "report.html").is_file()
-    t = pd.read_csv(tmp_path / "run" / "tables" / "journey_timeline.csv")
+    assert (out / "report.html").is_file()
+    t = pd.read_csv(out / "tables" / "journey_timeline.csv")
     flagged = t[t["stands_out"] & (t["step"] == "payment \u2192 purchase") & (t["group"] == "all")]
     assert set(flagged["period"]) >= {"2024-05-20", "2024-05-27"}
+    runs = pd.read_csv(out / "tables" / "journey_timeline_standouts.csv")
+    assert {("all", "payment \u2192 purchase"), ("mobile", "checkout \u2192 payment")} <= \
+        set(zip(runs.head(2)["group"], runs.head(2)["step"]))
+    page = (out / "report.html").read_text()
+    assert "Journeys over time" in page and "2024-04-15 to 2024-04-29" in page
+
+
+@pytest.mark.slow
+def test_events_only_run_writes_no_empty_tables(click_run):
+    """Every table of an events-only run has at least a header (an empty file breaks readers)."""
+    res, out = click_run
+    assert res.returncode == 0, res.stderr[-3000:]
+    empty = sorted(p.name for p in (out / "tables").glob("*.csv") if not p.read_text().strip())
+    assert empty == [], f"empty tables written: {empty}"
