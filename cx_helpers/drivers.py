@@ -399,6 +399,12 @@ def driver_model(study: Study, outcome: str, drivers=None, na: str | None = None
     owners = dict(x.attrs.get("owners", {}))
     ctrl = _controls(frame.loc[x.index], controls)
     exog = x.join(ctrl)
+    if len(exog) < exog.shape[1] + 2:
+        why = (f"only {len(exog)} respondents rated all {len(drivers)} drivers"
+               if na == "complete" else f"{len(exog)} respondents")
+        raise StudyError(f"{outcome}: {why}, too few for {exog.shape[1]} model terms.",
+                         column=outcome, fix="use na='indicator' (keeps respondents with "
+                         "missing ratings), fewer drivers, or more data.")
     w = frame.loc[exog.index, "weight"].to_numpy(dtype=float)
     w = w / w.mean()
     ratings = [c for c in exog.columns if c in drivers]

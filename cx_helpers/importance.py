@@ -12,7 +12,10 @@ touchpoints are correlated? Three answers, all exact:
     regressed on those (``beta = Lambda^-1 r_xy``) and ``eps_j = sum_k Lambda_jk^2 beta_k^2``.
 ``"dominance"``
     Budescu's dominance analysis. General dominance equals LMG on a continuous outcome; on a 0/1
-    outcome (churn) the fit measure is McFadden's pseudo-R^2 of weighted logits over all subsets.
+    outcome the fit measure is McFadden's pseudo-R^2 of weighted logits over all subsets (one
+    logit per subset: made only when asked for). ``"lmg"`` on a 0/1 outcome splits the R^2 of
+    the linear probability model: exact and fast, and it ranks drivers as logit dominance does
+    (tests/test_design.py).
     Conditional and complete dominance come from the same subset values
     (:func:`dominance_analysis`).
 
@@ -38,10 +41,20 @@ Missing ratings
 ---------------
 A touchpoint the respondent never met is missing, never a low score. ``na="complete"`` keeps
 respondents who rated every driver; ``"pairwise"`` uses pairwise-complete (weighted) correlations
-and refuses a matrix that is not positive definite; ``"indicator"`` centres each rating on its
-(weighted) mean among raters, sets missing to 0 and adds a 0/1 not-rated indicator, the two
-forming one group so each touchpoint still gets one importance (the subset R^2 does not depend on
-the centring because rating and indicator always enter together).
+and refuses a matrix that is not positive definite; ``"indicator"`` codes the ratings with
+:func:`cx_helpers.design.design_matrix` (the one place the suite does it): each rating centred on
+its weighted raters' mean, 0 where missing, and a 0/1 not-rated indicator where it carries
+information (merged when touchpoints are skipped by the same respondents, left out when aliased).
+A rating and its own indicator form one unit, so each touchpoint still gets one importance and
+the subset R^2 does not depend on the centring; an indicator shared by several touchpoints enters
+with the first of them to enter (the coalition's model holds the columns of all its members), by
+enumerating it as an extra unit and reading each subset's value at the matching superset.
+
+Direction and segments
+----------------------
+Importance is a share of explained variance and has no sign: ``sign`` carries the direction of
+each driver's coefficient in the full model. ``segments`` (categorical columns, dummy-coded) can
+enter the split as players of their own, beside the drivers.
 """
 
 from __future__ import annotations

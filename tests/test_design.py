@@ -347,3 +347,10 @@ def test_segments_beside_touchpoints(tmp_path):
     seg = m.terms[m.terms["kind"] == "segment"]
     assert list(seg["driver"]) == ["plan_max", "plan_plus"]
     assert seg["coef"].iloc[0] == pytest.approx(3.0, abs=0.3)
+
+
+def test_complete_cases_that_leave_too_few_respondents_say_so(sample_study):
+    """On the sample every respondent skips some touchpoint: complete cases leave no one."""
+    with pytest.raises(cx.StudyError, match="only 0 respondents rated all 20 drivers.*"
+                                            "Fix: use na='indicator'"):
+        driver_model(sample_study, "ltr", na="complete")
