@@ -39,7 +39,7 @@ from statsmodels.stats.proportion import proportion_confint
 from .errors import StudyError
 
 __all__ = ["PERIODS", "binom_p", "funnel_steps", "holm", "is_funnel", "journey_steps",
-           "nesting", "period_rates", "standouts", "timeline", "wide", "windows"]
+           "nesting", "timeline", "wide", "windows"]
 
 PERIODS = {"week": "W-SUN", "month": "M"}
 ALL = "all"
@@ -141,9 +141,12 @@ def _wilson(x, n):
     return low, high
 
 
-def period_rates(per_journey: pd.DataFrame, steps, by=None, min_base: int = 30,
-                 measures=("reach", "conversion")) -> pd.DataFrame:
+def _period_rates(per_journey: pd.DataFrame, steps, by=None, min_base: int = 30,
+                  measures=("reach", "conversion")) -> pd.DataFrame:
     """Reach, conversion and drop-off per period (and group) from :func:`journey_steps`.
+
+    Private: the result still holds the counts of suppressed periods (``_x``), which
+    :func:`_standouts` needs for the baselines and then drops; :func:`timeline` is the way in.
 
     Returns
     -------
@@ -183,7 +186,7 @@ def period_rates(per_journey: pd.DataFrame, steps, by=None, min_base: int = 30,
         np.where(n > 0, high, np.nan)
     t["drop_off"] = np.where(t["measure"] == "conversion", 1 - t["rate"], np.nan)
     t["suppressed"] = t["n"] < min_base
-    # the counts stay for the pooled rate of the other periods; standouts() blanks them after
+    # the counts stay for the pooled rate of the other periods; _standouts() drops them
     t["_x"] = t["x"]
     t.loc[t["suppressed"], ["x", "rate", "low", "high", "drop_off"]] = np.nan
     for c in ("from_step", "to_step"):
@@ -253,7 +256,7 @@ def _series_tests(n, x, shown, alpha):
     return np.where(test, base, np.nan), p, adj
 
 
-def standouts(rates: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+def _standouts(rates: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     """Mark the periods whose rate stands out from the other periods of its series.
 
     A series is one ``by, group, measure, step``. For each period with a shown rate, the
@@ -325,7 +328,7 @@ def timeline(events, steps: dict, period: str = "week", by=None, min_base: int =
     DataFrame
         A row per period, group, measure and step: ``period, by, group, measure, step,
         from_step, to_step, n, x, rate, low, high, drop_off, suppressed, baseline, p, p_adj,
-        stands_out, direction`` (see :func:`period_rates` and :func:`standouts`), sorted by
+        stands_out, direction`` (see :func:`_period_rates` and :func:`_standouts`), sorted by
         group (``all`` first), measure, step order and period.
 
     Examples
@@ -340,7 +343,7 @@ def timeline(events, steps: dict, period: str = "week", by=None, min_base: int =
         by = None
     per_journey = journey_steps(events, steps, period=period, by=by, journey=journey,
                                 time=time, touchpoint=touchpoint)
-    t = standouts(period_rates(per_journey, steps, by=by, min_base=min_base,
+    t = _standouts(_period_rates(per_journey, steps, by=by, min_base=min_base,
                                measures=measures), alpha=alpha)
     names = list(steps)
     order = {s: i for i, s in enumerate(names)}
