@@ -276,7 +276,7 @@ def shape_run(request, tmp_path_factory):
     res = cx("run", study, "--out", base / "run", "--quiet", *FAST)
     seconds = time.perf_counter() - start
     return {"shape": shape, "truth": json.loads((study / "truth.json").read_text()),
-            "run": base / "run", "result": res, "seconds": seconds}
+            "study": study, "run": base / "run", "result": res, "seconds": seconds}
 
 
 def _failed_cells(run):
@@ -374,4 +374,32 @@ def test_planted_drivers_are_recovered_with_their_signs(shape_run):
                                                       else 1.0)
         if (big or tp in drivers["negative"]) and np.sign(coef.get(tp, np.nan)) != sign:
             problems.append(f"coefficient of {tp}: {coef.get(tp)}, planted sign {sign}")
+    assert not problems, problems
+
+
+@pytest.mark.slow
+def test_report_words_come_from_the_study(shape_run):
+    run, truth = shape_run["run"], shape_run["truth"]
+    assert (run / "report.html").is_file(), shape_run["result"].stderr[-2000:]
+    text = _report_text(run)
+    study = load_study(shape_run["study"])
+    problems = []
+    if synth.SHAPES[shape_run["shape"]].world != "mobile":
+        # nothing of the bundled sample leaks into another study's report
+        own = set(study.stages) | set(study.catalog["label"])
+        foreign = ([s for s in synth.STAGES if s not in own]
+                   + [v[0] for v in synth.TOUCHPOINTS.values() if v[0] not in own]
+                   + ["Northwind"])
+        for word in foreign:
+            hit = re.search(rf"\b{re.escape(word)}\b", text, re.I)
+            if hit:
+                problems.append(f"{word!r}: ...{text[max(0, hit.start() - 80):hit.end() + 40]}...")
+    if truth["main_outcome"] is not None:
+        label = study.outcome_specs[truth["main_outcome"]].label
+        if label.lower() not in text.lower():
+            problems.append(f"the main outcome's label {label!r} is not in the report")
+        labels = study.catalog.set_index("touchpoint")["label"]
+        for tp in truth["drivers"]["top"]:
+            if labels[tp] not in text:
+                problems.append(f"top driver {tp} is not named by its label {labels[tp]!r}")
     assert not problems, problems
