@@ -1116,10 +1116,10 @@ def _match_customers(events, raw, cfg, file, respondents, outcomes, problems, wa
             fix="check tables.events.customer and tables.survey.customer, and that the ids are "
                 "written the same way (prefixes, leading zeros)."))
     else:
-        n = int(unknown.sum())
+        n, who = int(unknown.sum()), customer[unknown].nunique()
         warnings.append(
             f"{file}, column '{column}': {n} of {len(customer)} events "
-            f"({customer[unknown].nunique()} customers, e.g. {sample}) match no customer of the "
+            f"({who} customer{'s' if who != 1 else ''}, e.g. {sample}) match no customer of the "
             "survey or outcomes table; they count in the event-based measures only.")
 
 
