@@ -1003,6 +1003,7 @@ def _sections(shape: Shape, has_segments: bool) -> dict:
     survey = shape.survey
     return {
         "inventory": True,
+        "touchpoint_impact": survey and shape.outcome != "none",
         "nps": survey and shape.outcome == "nps",
         "segments": survey and has_segments,
         "drivers": survey and shape.outcome != "none",

@@ -240,6 +240,10 @@ def _section_present(section, run) -> bool:
             return False
         scoring = pd.read_csv(run / "tables" / "journey_scoring.csv")
         return scoring["score"].astype(str).str.contains("direct").any()
+    if section == "touchpoint_impact":     # importance and impact of the inventory
+        inventory = pd.read_csv(run / "tables" / "inventory.csv")
+        return all(c in inventory and inventory[c].notna().any()
+                   for c in ("importance", "impact"))
     return {
         "inventory": "inventory.csv" in tables,
         "nps": "nps.csv" in tables,
@@ -252,6 +256,7 @@ def _section_present(section, run) -> bool:
 
 
 SECTION_WORDS = {
+    "touchpoint_impact": r"(importance|impact)",
     "nps": r"(0-10|recommend|Net Promoter|NPS)",
     "segments": r"segment",
     "drivers": r"(survey|outcome|driver)",
@@ -304,7 +309,17 @@ def test_run_completes_with_no_failed_cell(shape_run):
     assert res.returncode == 0 and not failed, (res.stderr[-2000:], failed)
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["status"] == "ok" and (run / "report.html").is_file()
-    assert "Traceback" not in _report_text(run)
+
+
+@pytest.mark.slow
+def test_report_holds_no_console_output(shape_run):
+    run = shape_run["run"]
+    assert (run / "report.html").is_file(), shape_run["result"].stderr[-2000:]
+    text = _report_text(run)
+    leaks = [m.group(0) for pattern in (r"Traceback", r"\b[A-Z]\w*(Warning|Error)\b",
+                                        r"\d+%\|", r"<Figure size", r"\bdtype: ")
+             for m in [re.search(pattern, text)] if m]
+    assert not leaks, f"console output in the report: {leaks}"
 
 
 @pytest.mark.slow
