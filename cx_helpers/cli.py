@@ -1,4 +1,5 @@
-"""The ``cx`` command line: ``cx synth``, ``cx validate``, ``cx run``, ``cx verify``.
+"""The ``cx`` command line: ``cx synth``, ``cx init``, ``cx validate``, ``cx run``, ``cx verify``,
+``cx schema``.
 
 Exit codes: 0 success; 1 a run failed or a rerun differs; 2 bad input (the message says what and
 how to fix it).
@@ -38,6 +39,37 @@ def _validate(args):
     print(f"{args.study}: valid")
     for key, value in info.items():
         print(f"  {key:<{width}}  {value}")
+    return 0
+
+
+def _init(args):
+    from cx_helpers.drafting import draft_study
+
+    draft = draft_study(args.file, args.out, format=args.format, sheet=args.sheet)
+    e = draft.export
+    print(f"read {e.path.name} as {e.format}: {len(e.table)} responses, {len(e.header)} columns")
+    for note in e.notes:
+        print(f"  {note}")
+    roles: dict[str, list[str]] = {}
+    for c in draft.columns:
+        roles.setdefault(c.role, []).append(c.name)
+    width = max(map(len, roles))
+    for role, names in roles.items():
+        shown = ", ".join(names[:8]) + (f", ... ({len(names)})" if len(names) > 8 else "")
+        print(f"  {role:<{width}}  {shown}")
+    print(f"wrote {draft.path} (a draft). Confirm:")
+    for item in draft.confirm:
+        print(f"  - {item}")
+    print(f"then: cx validate {args.out} && cx run {args.out}")
+    return 0
+
+
+def _schema(args):
+    import json
+
+    from cx_helpers.schema import json_schema
+
+    print(json.dumps(json_schema(), indent=2, ensure_ascii=False))
     return 0
 
 
@@ -118,6 +150,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true",
                    help="replace the generator's own files in a non-empty folder")
     p.set_defaults(func=_synth)
+
+    p = sub.add_parser("init", help="draft a study folder from a survey export (SPSS, Stata, "
+                                    "Qualtrics, SurveyMonkey, Excel, CSV)")
+    p.add_argument("file", help="the export: .sav/.zsav, .dta, .xlsx, .csv (any delimiter and "
+                                "encoding), Qualtrics or SurveyMonkey CSV/Excel")
+    p.add_argument("--out", required=True, help="the study folder to write (file copied in, "
+                                                "study.yaml drafted)")
+    from cx_helpers.readers import FORMATS
+    p.add_argument("--format", choices=FORMATS, help="the reader (default: from the file)")
+    p.add_argument("--sheet", help="Excel: the sheet holding the data (default: the first)")
+    p.set_defaults(func=_init)
+
+    p = sub.add_parser("schema", help="print the JSON Schema of study.yaml (for editors)")
+    p.set_defaults(func=_schema)
 
     p = sub.add_parser("validate", help="check a study against the contract")
     p.add_argument("study", help="study folder (holding study.yaml)")

@@ -35,7 +35,8 @@ _PII_NAME = re.compile(
     r"(e-?mail|first_?name|last_?name|full_?name|surname|recipient|phone|telephone|ip_?address|"
     r"ipaddress|latitude|longitude|street|postcode|post_?code|zip|address|^name$|\bname\b)", re.I)
 _ID_NAME = re.compile(r"(^|[_\s])(id|respondent|responseid|response_?id|respondent_?id|"
-                      r"case_?id|record)$|^(responseid|respondent id|respid|caseid|serial)$", re.I)
+                      r"case_?id|record)$|^(responseid|respondent id|r?id|resp_?id|caseid|"
+                      r"serial|u?uid|guid)$", re.I)
 _WEIGHT_NAME = re.compile(r"^(weight|wgt|wt|weights?_\w+|\w+_weight)$", re.I)
 _DATE_NAME = re.compile(r"(date|time|timestamp)", re.I)
 _RECOMMEND = re.compile(r"recommend|\bnps\b|net promoter|likelihood|likely", re.I)
@@ -381,10 +382,16 @@ def render(export: Export, cols: list[Column], table_path: str, name: str, fmt: 
     else:
         confirm.append("NO outcome was found: name the outcome column under outcomes:")
     confirm.append(f"{len(ratings)} rating items as touchpoints, their scales and stages")
-    nas = [c for c in ratings + outcomes if c.na_codes]
+    nas: dict[str, list[str]] = {}
+    for c in ratings + outcomes:
+        for code in c.na_codes:
+            vl = export.value_labels.get(c.name, {})
+            what = f"{code} = {vl[str(code)]}" if str(code) in vl else f"{code}"
+            nas.setdefault(what, []).append(c.name)
     if nas:
-        confirm.append("the not-applicable codes (na_codes) of " + ", ".join(
-            f"{c.name} {c.na_codes}" for c in nas[:6]) + (" ..." if len(nas) > 6 else ""))
+        confirm.append("the not-applicable codes " + "; ".join(
+            f"{what} ({', '.join(cs[:3])}{', ...' if len(cs) > 3 else ''}: {len(cs)} items)"
+            for what, cs in nas.items()))
     if any(c.values for c in ratings + outcomes):
         confirm.append("the order of text scales (values:)")
     if segments:
