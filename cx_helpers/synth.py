@@ -916,30 +916,31 @@ SHAPES = {s.name: s for s in (
 # Survey-only worlds ---------------------------------------------------------------------------
 # id: (survey column, label, stage, channel, effect, mean in latent SD units)
 AIRLINE_ITEMS = {
-    "wifi": ("Inflight wifi service", "Inflight wifi service", "inflight", "cabin", 0.45, -0.4),
+    "wifi": ("Inflight wifi service", "Inflight wifi service", "inflight", "cabin", 0.5, -0.4),
     "time_convenient": ("Departure/Arrival time convenient", "Departure/arrival time",
                         "booking", "web", 0.05, 0.1),
     "online_booking": ("Ease of Online booking", "Ease of online booking", "booking", "web",
                        0.15, -0.3),
     "gate_location": ("Gate location", "Gate location", "airport", "airport", -0.4, 0.0),
     "food_drink": ("Food and drink", "Food and drink", "inflight", "cabin", 0.05, 0.2),
-    "online_boarding": ("Online boarding", "Online boarding", "airport", "app", 0.7, 0.25),
-    "seat_comfort": ("Seat comfort", "Seat comfort", "inflight", "cabin", 0.25, 0.45),
+    "online_boarding": ("Online boarding", "Online boarding", "airport", "app", 0.8, 0.25),
+    "seat_comfort": ("Seat comfort", "Seat comfort", "inflight", "cabin", 0.2, 0.45),
     "entertainment": ("Inflight entertainment", "Inflight entertainment", "inflight", "cabin",
-                      0.5, 0.35),
-    "onboard_service": ("On-board service", "On-board service", "inflight", "cabin", 0.25, 0.4),
-    "leg_room": ("Leg room service", "Leg room", "inflight", "cabin", 0.25, 0.35),
+                      0.6, 0.35),
+    "onboard_service": ("On-board service", "On-board service", "inflight", "cabin", 0.2, 0.4),
+    "leg_room": ("Leg room service", "Leg room", "inflight", "cabin", 0.2, 0.35),
     "baggage": ("Baggage handling", "Baggage handling", "arrival", "airport", 0.1, 0.65),
     "checkin": ("Checkin service", "Check-in service", "airport", "airport", 0.25, 0.3),
     "inflight_service": ("Inflight service", "Inflight service", "inflight", "cabin", 0.1, 0.65),
     "cleanliness": ("Cleanliness", "Cleanliness", "inflight", "cabin", 0.15, 0.3),
 }
+AIRLINE_STAGES = ("booking", "airport", "inflight", "arrival")
 AIRLINE_RARE_NA = ("wifi", "time_convenient", "online_booking")
 AIRLINE_SEGMENTS = {   # column: {value: (share, effect on the log-odds of satisfied)}
-    "Class": {"Eco": (0.45, 0.0), "Eco Plus": (0.08, 0.4), "Business": (0.47, 3.0)},
-    "Type of Travel": {"Personal Travel": (0.31, 0.0), "Business travel": (0.69, 2.6)},
+    "Class": {"Eco": (0.45, 0.0), "Eco Plus": (0.08, 0.4), "Business": (0.47, 3.2)},
+    "Type of Travel": {"Personal Travel": (0.31, 0.0), "Business travel": (0.69, 2.8)},
 }
-AIRLINE_INTERCEPT = -4.0      # log-odds of satisfied for a personal-travel Eco passenger
+AIRLINE_INTERCEPT = -4.3      # log-odds of satisfied for a personal-travel Eco passenger
 INSURER_ITEMS = {
     "online_quote": ("q_quote", "Online quote", "quote", "web", 0.3, 0.5),
     "agent_call": ("q_agent", "Call with an agent", "quote", "phone", 0.6, 0.3),
@@ -952,6 +953,7 @@ INSURER_ITEMS = {
     "renewal_notice": ("q_renewal_notice", "Renewal notice", "renewal", "email", 0.05, 0.5),
     "cross_sell": ("q_offers", "Offers of other products", "renewal", "phone", -0.6, 0.2),
 }
+INSURER_STAGES = ("quote", "policy", "claim", "renewal")
 INSURER_CLAIM = ("claim_report", "claim_updates", "repair_partner", "claim_payout")
 INSURER_CLAIM_RATE = 0.45
 INSURER_JOURNEYS = {
@@ -1060,7 +1062,7 @@ def _survey_shape(shape: Shape, n: int, seed: int) -> tuple[dict, dict, dict]:
     tps = list(items)
     lo, hi = shape.scale
     mid, spread = (lo + hi) / 2.0, (hi - lo) / 4.0
-    stages = list(dict.fromkeys(v[2] for v in items.values()))
+    stages = list(AIRLINE_STAGES if shape.world == "airline" else INSURER_STAGES)
     stage_idx = np.array([stages.index(v[2]) for v in items.values()])
 
     seg_idx = {}
