@@ -8,9 +8,12 @@ from a list written by hand per shape.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import re
 import time
+import types
 
 import nbformat
 import numpy as np
@@ -20,7 +23,7 @@ import statsmodels.api as sm
 import yaml
 from statsmodels.miscmodels.ordinal_model import OrderedModel
 
-from conftest import FAST, ROOT, cx
+from conftest import FAST, ROOT
 from cx_helpers import load_study, synth
 from cx_helpers.cli import main
 
@@ -278,7 +281,11 @@ def shape_run(request, tmp_path_factory):
     base = tmp_path_factory.mktemp(f"run-{shape}")
     study = synth.write_study(base / shape, customers=N, seed=SEED, shape=shape)
     start = time.perf_counter()
-    res = cx("run", study, "--out", base / "run", "--quiet", *FAST)
+    err, out = io.StringIO(), io.StringIO()
+    # `cx run` in this process (its exit code, its messages): saves the start-up of a new one
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
+        code = main(["run", str(study), "--out", str(base / "run"), "--quiet", *FAST])
+    res = types.SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
     seconds = time.perf_counter() - start
     return {"shape": shape, "truth": json.loads((study / "truth.json").read_text()),
             "study": study, "run": base / "run", "result": res, "seconds": seconds}
