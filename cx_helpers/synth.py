@@ -1239,6 +1239,10 @@ def _survey_shape(shape: Shape, n: int, seed: int) -> tuple[dict, dict, dict]:
                     "model": {k: v for k, v in spec.items()},
                     "mean": r4(np.mean(y))},
         "drivers": _driver_truth(effects, units, out_name, kind),
+        "halo": SHAPE_HALO,
+        "rho_stage": SHAPE_RHO,
+        "stages": stages,
+        "touchpoint_stage": {tp: v[2] for tp, v in items.items()},
         "touchpoint_centers": {tp: r4(c) for tp, c in zip(tps, centers)},
         "touchpoint_means_sd": {tp: float(v[5]) for tp, v in items.items()},
         "segment_effects": {col: {v: r4(scale_units * e) for v, (_, e) in values.items()}
@@ -1291,6 +1295,8 @@ def _mobile_shape(shape: Shape, customers: int, seed: int, journey_effect: float
             survey = survey.drop(columns=[f"q_j_{j}" for j in JOURNEYS])
             del config["journeys"]
         tables.update(survey=survey, outcomes=study.outcomes)
+        for key in ("osat_model", "retention_model"):
+            truth.pop(key)
         truth["main_outcome"] = "ltr"
         truth["drivers"] = _driver_truth(effects, "LTR points per rating point", "ltr", "nps")
         truth["segment_effects"] = {"plan": dict(PLAN_EFFECTS), "region": {r: 0.0 for r in REGIONS},
