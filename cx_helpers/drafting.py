@@ -39,9 +39,9 @@ _ID_NAME = re.compile(r"(^|[_\s])(id|respondent|responseid|response_?id|responde
                       r"serial|u?uid|guid)$", re.I)
 _WEIGHT_NAME = re.compile(r"^(weight|wgt|wt|weights?_\w+|\w+_weight)$", re.I)
 _DATE_NAME = re.compile(r"(date|time|timestamp)", re.I)
-_RECOMMEND = re.compile(r"recommend|\bnps\b|net promoter|likelihood|likely", re.I)
+_RECOMMEND = re.compile(r"recomm[ae]nd|\bnps\b|net promoter|likelihood|likely", re.I)
 _OUTCOME = re.compile(r"overall|recommend|\bnps\b|likel|loyal|renew|stay|continue|again|"
-                      r"repurchase|return|switch|churn", re.I)
+                      r"repurchase|return|switch|churn|^(loy|ltr|osat|csat)(_?\d+)?$", re.I)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _NUMBER = re.compile(r"^\s*[-+]?\d+(\.\d+)?\s*$")
 _LEADING_NUMBER = re.compile(r"^\s*(\d{1,2})\b(?!\s*(%|to\b|-\s*\d|years))")
@@ -258,7 +258,7 @@ def _classify_one(name: str, values: pd.Series, export: Export, n_rows: int) -> 
         if is_int and 0 <= lo and hi <= 10 and hi - lo >= 2 and len(distinct_valid) >= 3:
             col.scale = (int(lo), int(hi))
             col.na_codes = [_code(x) for x in sorted(na_set)]
-            if (int(lo), int(hi)) == (0, 10) and (_RECOMMEND.search(low) or not labelled):
+            if (int(lo), int(hi)) == (0, 10) and _RECOMMEND.search(low):
                 col.role = "recommend"
             else:
                 col.role = "rating"
@@ -355,13 +355,14 @@ def _comment(text: str) -> str:
 def _outcome_choice(cols: list[Column]):
     """The outcome items: the recommend item(s), else ratings whose label names an outcome."""
     rec = [c for c in cols if c.role == "recommend"]
-    named = [c for c in cols if c.role == "rating" and _OUTCOME.search(f"{c.name} {c.label}")
-             and not c.group]
+    named = [c for c in cols if c.role == "rating" and not c.group
+             and (_OUTCOME.search(c.name) or _OUTCOME.search(c.label))]
     if rec:
         return rec[:1] + [c for c in named if c not in rec]
     if named:
         return named
-    yn = [c for c in cols if c.role == "yes/no" and _OUTCOME.search(f"{c.name} {c.label}")]
+    yn = [c for c in cols if c.role == "yes/no"
+          and (_OUTCOME.search(c.name) or _OUTCOME.search(c.label))]
     return yn[:1]
 
 
