@@ -80,6 +80,7 @@ def test_shape_validates_and_its_sections_follow_its_inputs(shape, written, caps
     assert sections["declared_journeys"] == bool(study.journeys)
     assert sections["journey_ratings"] == (study.journey_ratings.shape[1] > 0)
     assert sections["drivers"] == (has_survey and bool(study.outcome_specs))
+    assert sections["touchpoint_impact"] == sections["drivers"]
     assert sections["journey_comparison"] == (sections["drivers"] and (
         bool(study.journeys) or study.events is not None))
     if truth["main_outcome"] is not None:
