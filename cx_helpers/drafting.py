@@ -51,7 +51,8 @@ _NA_NUMBERS = {7, 8, 9, 96, 97, 98, 99, 996, 997, 998, 999}
 _POLE = [(re.compile(p, re.I), s) for p, s in (
     (r"\bdissatisf|\bunsatisf", -1), (r"\bsatisf", 1), (r"\bdisagree", -1), (r"\bagree", 1),
     (r"\bdifficult|\bhard\b", -1), (r"\beasy\b", 1), (r"\bunlikely\b", -1), (r"\blikely\b", 1),
-    (r"\bterrible\b|\bawful\b", -2), (r"\bpoor\b|\bbad\b", -1), (r"\bexcellent\b|\boutstanding\b", 3),
+    (r"\bterrible\b|\bawful\b", -2), (r"\bpoor\b|\bbad\b", -1),
+    (r"\bexcellent\b|\boutstanding\b", 3),
     (r"\bgood\b", 1), (r"\bunhelpful\b", -1), (r"\bhelpful\b", 1), (r"\bunimportant\b", -1),
     (r"\bimportant\b", 1), (r"\bworse\b", -1), (r"\bbetter\b", 1), (r"\bnever\b", -2),
     (r"\brarely\b", -1), (r"\bsometimes\b", 0), (r"\boften\b", 1), (r"\balways\b", 2))]

@@ -1,4 +1,4 @@
-"""Read survey exports as the survey tools write them: SPSS, Stata, Qualtrics, SurveyMonkey, Excel, CSV.
+"""Survey exports as the survey tools write them: SPSS, Stata, Qualtrics, SurveyMonkey, Excel, CSV.
 
 :func:`read_export` returns an :class:`Export`: the data as text columns (what the study loader
 expects: codes stay codes, blanks are missing) plus what the file says about itself: variable
