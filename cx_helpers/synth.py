@@ -1287,15 +1287,15 @@ def _mobile_shape(shape: Shape, customers: int, seed: int, journey_effect: float
     effects = {tp: TOUCHPOINTS[tp][5] for tp in TOUCHPOINTS}
     tables = {"touchpoints": study.touchpoints, "events": study.events}
     if shape.survey:
-        # the 0-10 question and the business outcomes (churn, revenue); no survey scales
+        # the 0-10 question and churn from the outcomes table (fewer outcomes: a shorter run)
         survey = study.survey.drop(columns=["q_overall", "q_stay"])
-        for name in ("osat", "retention"):
+        for name in ("osat", "retention", "revenue"):
             del config["outcomes"][name]
         if shape.journeys == "none":
             survey = survey.drop(columns=[f"q_j_{j}" for j in JOURNEYS])
             del config["journeys"]
-        tables.update(survey=survey, outcomes=study.outcomes)
-        for key in ("osat_model", "retention_model"):
+        tables.update(survey=survey, outcomes=study.outcomes.drop(columns=["revenue"]))
+        for key in ("osat_model", "retention_model", "revenue_model"):
             truth.pop(key)
         truth["main_outcome"] = "ltr"
         truth["drivers"] = _driver_truth(effects, "LTR points per rating point", "ltr", "nps")
