@@ -249,6 +249,12 @@ def test_summary_of_a_real_run_matches_its_tables(two_runs):
         assert f"n = {int(r['n']):,}" in sentence
     tests = pd.read_csv(tables / "segment_tests.csv")
     sig = tests[tests["significant"]]
+    # one family for the whole report; the NPS file keeps the report-wide adjustment
+    assert tests["family_size"].eq(tests["p"].notna().sum()).all()
+    assert len(set(tests["outcome"])) == len(overall) and len(set(tests["by"])) == 3
+    nps_tests = pd.read_csv(tables / "nps_segment_tests.csv")
+    ltr = tests[tests["outcome"] == nps_tests["outcome"].iloc[0]]
+    assert nps_tests["p_adjusted"].to_numpy() == pytest.approx(ltr["p_adjusted"].to_numpy())
     assert d["Segments"].startswith(f"{len(sig)} of the {tests['p'].notna().sum()} segment "
                                     "tests")
     for _, r in sig.sort_values("p_adjusted").head(4).iterrows():
