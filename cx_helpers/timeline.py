@@ -18,14 +18,16 @@ Definitions (an *open* funnel over the steps, in the order given):
 Every rate has a 95 % Wilson interval (:func:`statsmodels.stats.proportion.proportion_confint`)
 and its base; a rate on fewer than ``min_base`` journeys is suppressed (left blank).
 
-A period **stands out** when its count is improbable under the pooled rate of the *other*
-periods of the same series (same measure, step and group): an exact two-sided binomial test
-(the method of :func:`scipy.stats.binomtest`) of ``x`` successes in ``n`` at that pooled rate,
-with Holm's correction over the periods of the series (:func:`holm`); ``stands_out`` is true
-when the adjusted p-value is under ``alpha``, and ``direction`` says whether the period is below
-or above the others. As with a control chart's revised limits, the period that stands out most is then left
-out of the baselines of the others and the tests repeated, one period at a time, until no
-further period stands out, so a long incident does not pull the baseline towards itself.
+A period **stands out** when its rate differs beyond chance from the pooled rate of the *other*
+periods of the same series (same measure, step and group): Fisher's exact test (two-sided,
+:func:`fisher_p`) of the period's ``x`` in ``n`` against the other periods' successes in their
+bases, which allows for the baseline's own uncertainty (a single event where the other periods
+have none is not proof of an incident), with Holm's correction over the periods of the series
+(:func:`holm`); ``stands_out`` is true when the adjusted p-value is under ``alpha``, and
+``direction`` says whether the period is below or above the others. As with a control chart's
+revised limits, the period that stands out most is then left out of the baselines of the others
+and the tests repeated, one period at a time, until no further period stands out, so a long
+incident does not pull the baseline towards itself.
 Suppressed periods are not tested.
 """
 
@@ -33,13 +35,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import binom
+from scipy.special import gammaln
 from statsmodels.stats.proportion import proportion_confint
 
 from .errors import StudyError
 
-__all__ = ["PERIODS", "binom_p", "funnel_steps", "holm", "is_funnel", "journey_steps",
-           "nesting", "timeline", "wide", "windows"]
+__all__ = ["PERIODS", "fisher_p", "funnel_steps", "holm", "is_funnel", "journey_steps",
+           "nesting", "panels", "timeline", "touchpoint_steps", "wide", "windows"]
 
 PERIODS = {"week": "W-SUN", "month": "M"}
 ALL = "all"
@@ -78,6 +80,24 @@ def funnel_steps(study, stages=None) -> dict:
         if tps:
             steps[stage] = tps
     return steps
+
+
+def touchpoint_steps(study) -> dict:
+    """Every touchpoint as a step of its own (``touchpoint -> [touchpoint]``), in catalog order:
+    for a log whose touchpoints are not staged (one stage), to follow each one's reach."""
+    return {str(t): [str(t)] for t in study.catalog["touchpoint"]}
+
+
+def panels(data: pd.DataFrame, measure: str, limit: int = 8) -> list:
+    """The steps of ``measure`` to draw: all of them when at most ``limit``; otherwise the steps
+    of the strongest runs of periods that stand out (:func:`windows`), up to ``limit``, or the
+    first ``limit`` steps when none stands out."""
+    steps = list(dict.fromkeys(data.loc[data["measure"] == measure, "step"]))
+    if len(steps) <= limit:
+        return steps
+    runs = windows(data[data["measure"] == measure])
+    strong = list(dict.fromkeys(runs["step"]))[:limit]
+    return [s for s in steps if s in strong] or steps[:limit]
 
 
 def _period(times: pd.Series, period: str) -> pd.Series:
@@ -194,19 +214,28 @@ def _period_rates(per_journey: pd.DataFrame, steps, by=None, min_base: int = 30,
     return t
 
 
-def binom_p(x: int, n: int, p: float) -> float:
-    """Exact two-sided binomial p-value of ``x`` successes in ``n`` at rate ``p``.
+def fisher_p(x: int, n: int, x_other: int, n_other: int) -> float:
+    """Two-sided Fisher's exact test of ``x`` in ``n`` against ``x_other`` in ``n_other``.
 
-    The sum of the probabilities of every count no more likely than ``x`` (the method of
-    :func:`scipy.stats.binomtest`, computed on the whole pmf at once, which is faster for many
-    tests).
+    The p-value of :func:`scipy.stats.fisher_exact` on the table ``[[x, n - x], [x_other,
+    n_other - x_other]]``: the sum of the hypergeometric probabilities of every table with the
+    same margins that is no more likely than this one, computed on the whole support at once
+    (faster than ``fisher_exact`` for the hundreds of tests of a timeline).
     """
-    if n <= 0:
+    if n <= 0 or n_other <= 0:
         return float("nan")
-    if p <= 0 or p >= 1:                     # a degenerate rate: anything else is impossible
-        return 1.0 if x == round(p * n) else 0.0
-    pmf = binom.pmf(np.arange(n + 1), n, p)
-    return float(min(1.0, pmf[pmf <= pmf[int(x)] * (1 + 1e-7)].sum()))
+    total, successes = n + n_other, x + x_other
+    k = np.arange(max(0, n - (total - successes)), min(successes, n) + 1, dtype=float)
+    # log hypergeometric pmf: C(successes, k) C(total - successes, n - k) / C(total, n)
+    logpmf = (_logc(successes, k) + _logc(total - successes, n - k) - _logc(total, n))
+    here = logpmf[int(x) - int(k[0])]
+    pmf = np.exp(logpmf)
+    return float(min(1.0, pmf[logpmf <= here + np.log1p(1e-7)].sum()))
+
+
+def _logc(n, k):
+    """log of the binomial coefficient C(n, k)."""
+    return gammaln(np.add(n, 1.0)) - gammaln(np.add(k, 1.0)) - gammaln(np.subtract(n, k) + 1.0)
 
 
 def holm(p) -> np.ndarray:
@@ -240,7 +269,7 @@ def _series_tests(n, x, shown, alpha):
         test = shown & np.isfinite(base)
         p = np.full(k, np.nan)
         for i in np.flatnonzero(test):
-            p[i] = binom_p(int(x[i]), int(n[i]), float(base[i]))
+            p[i] = fisher_p(int(x[i]), int(n[i]), int(other_x[i]), int(other_n[i]))
         adj = np.full(k, np.nan)
         if test.any():
             adj[test] = holm(p[test])
@@ -261,9 +290,9 @@ def _standouts(rates: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
 
     A series is one ``by, group, measure, step``. For each period with a shown rate, the
     baseline is the pooled rate of the other periods of the series (successes over bases,
-    suppressed periods included); an exact two-sided binomial test (:func:`binom_p`) asks
-    whether the period's ``x`` in ``n`` could come from that baseline, and Holm's method
-    adjusts the p-values over the tested periods of the series. As with a control chart's
+    suppressed periods included); Fisher's exact test (:func:`fisher_p`) compares the period's
+    ``x`` in ``n`` with the other periods' successes in their bases, and Holm's method adjusts
+    the p-values over the tested periods of the series. As with a control chart's
     revised limits, the period that stands out most is then left out of the other periods'
     baselines and the tests repeated, one period at a time, until no further period stands
     out, so that a long incident does not drag the baseline towards itself (nor make the

@@ -11,7 +11,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.stats import binomtest
+from scipy.stats import fisher_exact
 from statsmodels.stats.multitest import multipletests
 
 import cx_helpers as cx
@@ -107,7 +107,9 @@ def test_the_flag_fires_on_the_planted_break_and_nowhere_else(planted):
     series = t[(t["group"] == "B") & (t["step"] == "cart \u2192 pay")]
     others = series[series["period"] != week5]
     assert r["baseline"] == pytest.approx(others["x"].sum() / others["n"].sum())
-    assert r["p"] == pytest.approx(binomtest(int(r["x"]), int(r["n"]), r["baseline"]).pvalue)
+    ox, on = int(others["x"].sum()), int(others["n"].sum())
+    assert r["p"] == pytest.approx(fisher_exact([[r["x"], r["n"] - r["x"]],
+                                                 [ox, on - ox]]).pvalue)
     # channel A is untouched
     assert not t.loc[t["group"] == "A", "stands_out"].any()
     w = tl.windows(t)
@@ -161,9 +163,11 @@ def test_group_of_a_journey_is_its_first_event():
     assert list(pj["cart"]) == [True, False]
 
 
-def test_binomial_and_holm_match_scipy_and_statsmodels():
-    for x, n, p in [(13, 46, 0.78), (30, 31, 0.73), (0, 12, 0.2), (12, 12, 0.9), (5, 10, 0.5)]:
-        assert tl.binom_p(x, n, p) == pytest.approx(binomtest(x, n, p).pvalue, rel=1e-9)
+def test_fisher_and_holm_match_scipy_and_statsmodels():
+    for x, n, ox, on in [(13, 46, 600, 700), (30, 31, 500, 650), (0, 12, 40, 200),
+                         (12, 12, 90, 100), (5, 10, 50, 100), (1, 49, 0, 3000), (0, 40, 0, 900)]:
+        want = fisher_exact([[x, n - x], [ox, on - ox]]).pvalue
+        assert tl.fisher_p(x, n, ox, on) == pytest.approx(want, rel=1e-9, abs=1e-300)
     p = np.array([0.01, 0.04, 0.03, 0.2, 0.0001, 0.04])
     assert tl.holm(p) == pytest.approx(multipletests(p, method="holm")[1])
 
