@@ -329,13 +329,18 @@ def stage_channel_heatmap(data, value="satisfaction", ax=None, cmap=None, fmt=No
         index="stage", columns="channel", values="v").reindex(stages)
     is_hidden = frame.assign(h=hidden).pivot(index="stage", columns="channel",
                                              values="h").reindex(stages)
-    fmt = fmt or ("{:.0%}" if value == "reach" else "{:.2f}")
+    if fmt is None:
+        fmt = "{:.0f} %" if value == "reach" else "{:.2f}"
+        scale_by = 100.0 if value == "reach" else 1.0
+    else:
+        scale_by = 1.0
     labels = matrix.copy().astype(object)
     for r in matrix.index:
         for c in matrix.columns:
             v, h = matrix.loc[r, c], is_hidden.loc[r, c]
             hidden_cell = h == h and bool(h)
-            labels.loc[r, c] = SUPPRESSED if hidden_cell else ("" if v != v else fmt.format(v))
+            labels.loc[r, c] = SUPPRESSED if hidden_cell else (
+                "" if v != v else fmt.format(scale_by * v))
     if ax is None:
         _, ax = plt.subplots(figsize=(1.2 * matrix.shape[1] + 2.5, 0.5 * matrix.shape[0] + 1.5))
     if value == "reach":
