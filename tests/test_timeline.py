@@ -172,6 +172,32 @@ def test_fisher_and_holm_match_scipy_and_statsmodels():
     assert tl.holm(p) == pytest.approx(multipletests(p, method="holm")[1])
 
 
+def test_one_event_where_the_other_periods_have_none_is_no_incident():
+    ev = _planted(weeks=6, per_week=60)
+    rare = ev[ev["touchpoint"] == "home"].iloc[[200]].assign(touchpoint="rare")
+    ev = pd.concat([ev, rare], ignore_index=True)
+    steps = {**STEPS, "rare": ["rare"]}
+    t = tl.timeline(ev, steps, by="channel", min_base=30, measures=("reach",))
+    r = t[(t["step"] == "rare") & (t["x"] == 1)]
+    assert len(r) and not r["stands_out"].any() and (r["baseline"] == 0).all()
+    # ten such journeys in one week of an otherwise empty series do stand out
+    week0 = ev["time"] < MONDAY + pd.Timedelta(weeks=1)
+    many = ev[week0 & (ev["touchpoint"] == "home")].iloc[:10].assign(touchpoint="rare")
+    t = tl.timeline(pd.concat([ev, many], ignore_index=True), steps, min_base=30,
+                    measures=("reach",))
+    hit = t[(t["step"] == "rare") & t["stands_out"]]
+    assert list(hit["x"]) == [10] and list(hit["direction"]) == ["above"]
+
+
+def test_panels_and_touchpoint_steps(planted, sample_study):
+    _, t = planted
+    assert tl.panels(t, "conversion") == ["visit \u2192 cart", "cart \u2192 pay"]
+    assert tl.panels(t, "conversion", limit=1) == ["cart \u2192 pay"]     # the step that breaks
+    steps = tl.touchpoint_steps(sample_study)
+    assert list(steps) == list(sample_study.catalog["touchpoint"])
+    assert all(v == [k] for k, v in steps.items())
+
+
 def test_funnel_steps_follow_the_study_stages(sample_study):
     steps = tl.funnel_steps(sample_study)
     assert list(steps) == [s for s in sample_study.catalog["stage"].cat.categories
