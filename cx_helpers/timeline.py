@@ -387,6 +387,9 @@ def timeline(events, steps: dict, period: str = "week", by=None, min_base: int =
 def windows(data: pd.DataFrame) -> pd.DataFrame:
     """Runs of consecutive periods that stand out in the same direction, one row per run.
 
+    Consecutive among the periods shown: a suppressed period (or one without journeys) between
+    two that stand out does not break a run.
+
     Parameters
     ----------
     data : DataFrame
