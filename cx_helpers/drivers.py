@@ -702,7 +702,8 @@ def key_drivers(study: Study, outcomes=None, drivers=None, methods=None, na: str
         Segment columns to split the explained variance with, beside the touchpoints: adds rows
         of method ``"lmg_segments"`` (touchpoints with ``level`` "driver", then a row per segment
         with ``level`` "segment"), without intervals. A touchpoint whose share drops there stood
-        in part for who the respondents are.
+        in part for who the respondents are. Segments with a single value among the respondents
+        (e.g. a run restricted to one segment) are left out.
 
     Returns
     -------
@@ -756,8 +757,10 @@ def key_drivers(study: Study, outcomes=None, drivers=None, methods=None, na: str
                                       groups=groups, na=na, n_boot=n_boot, seed=seed,
                                       progress=progress)
             add(outcome, method, imp)
-        if segments:
+        # a segment with one value here (a run restricted to it, --by) explains nothing
+        segs = [c for c in (segments or ()) if frame.loc[frame[outcome].notna(), c].nunique() > 1]
+        if segs:
             imp = relative_importance(frame, outcome, drivers, method="lmg", weights="weight",
-                                      na=na, segments=list(segments))
+                                      na=na, segments=segs)
             add(outcome, "lmg", imp, "lmg_segments")
     return pd.concat(parts, ignore_index=True)

@@ -342,6 +342,9 @@ def test_segments_beside_touchpoints(tmp_path):
     assert both["importance"].sum() == pytest.approx(r2, rel=1e-9)
     assert plain.loc["t3", "rank"] == 1                        # alone, t3 looks the key driver
     assert both.loc["plan", "rank"] == 1 and both.loc["t3", "share"] < plain.loc["t3", "share"]
+    # a run restricted to one plan: the plan explains nothing there and is left out
+    one = key_drivers(st.subset("plan=basic"), outcomes=["y"], methods=["lmg"], segments=["plan"])
+    assert set(one["method"]) == {"lmg"}
     # and the segment's effects are reported as controls
     m = driver_model(st, "y", controls=["plan"])
     seg = m.terms[m.terms["kind"] == "segment"]
@@ -354,3 +357,32 @@ def test_complete_cases_that_leave_too_few_respondents_say_so(sample_study):
     with pytest.raises(cx.StudyError, match="only 0 respondents rated all 20 drivers.*"
                                             "Fix: use na='indicator'"):
         driver_model(sample_study, "ltr", na="complete")
+
+
+@pytest.mark.slow
+def test_notebook_02_with_a_yes_no_main_outcome(tmp_path, sample_dir):
+    """The crash of issue 10: a yes/no main outcome now gets touchpoint importance with
+    intervals in notebook 02 (it used to fail with an IndexError after minutes of logit
+    dominance bootstrap)."""
+    import papermill as pm
+
+    from cx_helpers.runner import KERNEL_ARGUMENTS, NOTEBOOK_DIR, kernel_name
+
+    out = tmp_path / "run"
+    out.mkdir()
+    pm.execute_notebook(str(NOTEBOOK_DIR / "02_loyalty_regression.ipynb"),
+                        str(tmp_path / "02.ipynb"),
+                        parameters={"study": str(sample_dir), "output_dir": str(out),
+                                    "outcome": "churn", "higher_is_better": False,
+                                    "n_boot": 20, "seed": 3},
+                        kernel_name=kernel_name(), cwd=str(out), progress_bar=False,
+                        log_output=False, extra_arguments=KERNEL_ARGUMENTS)
+    imp = pd.read_csv(out / "tables" / "importance.csv")
+    churn = imp[(imp["outcome"] == "churn") & (imp["method"] == "lmg")]
+    assert len(churn) == 20 and (churn["level"] == "driver").all()
+    assert churn[["share_low", "share_high"]].notna().all().all()
+    assert (churn["measure"] == "R2 (linear probability)").all()
+    models = pd.read_csv(out / "tables" / "driver_models.csv")
+    assert models["outcome"].iloc[0] == "churn" and models["model"].iloc[0] == "logit"
+    pmap = pd.read_csv(out / "tables" / "priority_map.csv")
+    assert "sign" in pmap.columns
