@@ -23,6 +23,16 @@ The world
   the direct journey rating ``q_j_<journey>`` but not in the touchpoint ratings.
 * Overall satisfaction, intention to stay, churn and revenue all follow the same loyalty latent.
 
+Study shapes
+------------
+:data:`SHAPES` names other designs real studies have (``write_study(..., shape=NAME)``, ``cx synth
+--shape NAME``): a yes/no outcome stored as text with segments that drive it and rare co-occurring
+not-applicable codes (``airline``), an ordinal outcome stored as labels, a continuous weighted one,
+a 0/1 one with rated journeys, the operator without declared journeys, an event log alone. The
+survey-only shapes come from a lighter latent-variable model (:func:`shape_files`); every shape's
+``truth.json`` adds its options, the planted drivers with their signs, the segment effects and
+the report sections its inputs allow.
+
 Identical arguments give identical tables and byte-identical files.
 """
 
