@@ -19,6 +19,7 @@ import pandas as pd
 import yaml
 
 from cx_helpers.errors import StudyError
+from cx_helpers.schema import key_tree
 
 __all__ = ["Journey", "Outcome", "Study", "load_study", "summarize"]
 
@@ -26,33 +27,11 @@ CONFIG_NAME = "study.yaml"
 OUTCOME_KINDS = ("nps", "ordinal", "binary", "continuous")
 NA_POLICIES = ("indicator", "complete")
 
-# The contract's keys: a nested dict of allowed keys (None: a leaf; "*": a mapping of user names).
-_TABLE_KEYS = {
-    "survey": {"path": None, "id": None, "customer": None},
-    "touchpoints": {"path": None, "id": None, "label": None, "stage": None, "channel": None,
-                    "type": None},
-    "events": {"path": None, "customer": None, "time": None, "touchpoint": None, "channel": None,
-               "rating": None, "rating_scale": None, "case": None, "keep": None},
-    "outcomes": {"path": None, "customer": None},
-}
-_TOUCHPOINT_KEYS = {"column": None, "label": None, "stage": None, "channel": None, "type": None,
-                    "scale": None, "na_codes": None, "values": None}
-_OUTCOME_KEYS = {"column": None, "kind": None, "label": None, "scale": None, "table": None,
-                 "na_codes": None, "positive": None, "values": None}
-_JOURNEY_KEYS = {"touchpoints": None, "rating": None, "scale": None, "label": None,
-                 "na_codes": None, "values": None}
-_SCHEMA = {
-    "name": None, "client": None, "description": None, "seed": None, "min_base": None,
-    "branding": {"logo": None, "primary_colour": None},
-    "tables": _TABLE_KEYS,
-    "stages": None, "rating_scale": None, "na_codes": None, "values": None, "na": None,
-    "touchpoints": {"*": _TOUCHPOINT_KEYS},
-    "outcomes": {"*": _OUTCOME_KEYS},
-    "segments": None, "weight": None, "pii": None,
-    "journeys": {"declared": {"*": _JOURNEY_KEYS},
-                 "events": {"gap_days": None, "starts": None, "types": None,
-                            "repeat_days": None}},
-}
+# The contract's keys, from the typed definition of study.yaml (cx_helpers.schema): a nested dict
+# of allowed keys (None: a leaf; "*": a mapping of user names).
+_SCHEMA = key_tree()
+_READ_KEYS = ("format", "sheet", "delimiter", "encoding")
+_EXPORT_SUFFIXES = (".sav", ".zsav", ".dta", ".xlsx", ".xlsm")
 _BINARY = {"0": 0.0, "1": 1.0, "0.0": 0.0, "1.0": 1.0, "false": 0.0, "true": 1.0, "no": 0.0,
            "yes": 1.0}
 
@@ -396,6 +375,35 @@ def _is_image(path: Path) -> bool:
     return text.startswith(b"<svg") or (text.startswith(b"<?xml") and b"<svg" in text)
 
 
+def _read_export(path: Path, spec: dict, drop, role, warnings) -> pd.DataFrame:
+    """Read a table through :func:`cx_helpers.readers.read_export` (SPSS, Stata, Excel,
+    Qualtrics, SurveyMonkey, or CSV with another delimiter or encoding).
+
+    The table carries the file's header and value labels in ``attrs``; responses the export
+    marks as previews, tests, spam or unfinished are left out by the reader and counted here
+    among the warnings.
+    """
+    from cx_helpers.readers import read_export
+
+    if path.is_dir():
+        raise StudyError(f"tables.{role}.path names a folder, not a file.", file=path,
+                         fix=f"give the {role} file's name in tables.{role}.path.")
+    export = read_export(path, spec.get("format"), sheet=spec.get("sheet"),
+                         delimiter=spec.get("delimiter"), encoding=spec.get("encoding"),
+                         drop=drop)
+    table = export.table.copy()
+    table.columns = [str(c) for c in table.columns]
+    table.attrs["header"] = [str(c) for c in export.header]
+    table.attrs["value_labels"] = dict(export.value_labels)
+    left_out = {reason: n for reason, n in (export.excluded or {}).items() if n}
+    if left_out:
+        warnings.append(
+            f"{path}: responses left out as the {export.format} export marks them: "
+            + ", ".join(f"{n} {reason}" for reason, n in left_out.items())
+            + f"; {len(table)} responses kept.")
+    return table
+
+
 def _read_table(path: Path, drop=(), display=None, role=None):
     """Read a CSV/CSV.gz/Parquet table as text columns, leaving out ``drop`` columns.
 
@@ -651,6 +659,7 @@ def load_study(path, segment: str | None = None) -> Study:
         raise StudyError.collect(problems)
 
     inputs = [cfg_file]
+    warnings: list[str] = []
     pii = [str(c) for c in (config.get("pii") or [])]
 
     def read(role):
@@ -665,8 +674,13 @@ def load_study(path, segment: str | None = None) -> Study:
         file = root / spec["path"]
         if not _inside(root, file, f"tables.{role}.path", problems, cfg_file):
             return None, None
+        drop = pii if role == "survey" else ()
         try:
-            table = _read_table(file, drop=pii if role == "survey" else (), role=role)
+            if any(spec.get(k) is not None for k in _READ_KEYS) or \
+                    file.suffix.lower() in _EXPORT_SUFFIXES:
+                table = _read_export(file, spec, drop, role, warnings)
+            else:
+                table = _read_table(file, drop=drop, role=role)
         except StudyError as exc:
             problems.append(exc)
             return None, None
@@ -720,9 +734,14 @@ def load_study(path, segment: str | None = None) -> Study:
                 expected="a customer id on every row (it links answers to events and outcomes)",
                 fix="fill in the customer ids, or drop those respondents."))
     segments = [str(s) for s in (config.get("segments") or [])]
+    value_labels = survey.attrs.get("value_labels") or {}
     for seg in segments:
         if _need_column(survey, seg, survey_file, "a segment", problems):
-            respondents[seg] = survey[seg].astype("string").fillna("(missing)")
+            codes = survey[seg].astype("string")
+            labels = value_labels.get(seg) or {}
+            if labels:  # a labelled export (SPSS, Stata): show the labels, not the codes
+                codes = codes.map(lambda c: labels.get(c, c) if pd.notna(c) else c)
+            respondents[seg] = codes.astype("string").fillna("(missing)")
     weight_col = config.get("weight")
     respondents["weight"] = 1.0
     if weight_col and _need_column(survey, weight_col, survey_file, "weight", problems):
@@ -849,7 +868,6 @@ def load_study(path, segment: str | None = None) -> Study:
 
     # events -----------------------------------------------------------------------------------
     events = None
-    warnings: list[str] = []
     if events_raw is not None:
         events = _build_events(tables_cfg["events"], events_raw, events_file, catalog, problems)
     if events is not None and (tables_cfg.get("survey") or outcomes is not None):
