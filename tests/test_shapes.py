@@ -275,7 +275,18 @@ SKIP = r"(skip|no |not |without|none)"
 NEVER_WITHOUT_INPUT = ("nps", "events", "journey_ratings")
 
 
-@pytest.fixture(scope="module", params=SHAPES)
+def _truth(shape, study):
+    """A shape's truth.json; the sample's (kept byte-identical) gets the shapes' common keys."""
+    truth = json.loads((study / "truth.json").read_text())
+    if shape == "sample":
+        truth["sections"] = synth._sections(synth.SHAPES["sample"], True)
+        truth["main_outcome"] = "ltr"
+        truth["drivers"] = synth._driver_truth(truth["touchpoint_effects"], "LTR points per "
+                                               "rating point", "ltr", "nps")
+    return truth
+
+
+@pytest.fixture(scope="module", params=["sample", *SHAPES])
 def shape_run(request, tmp_path_factory):
     """One ``cx run`` per shape (small bootstrap), shared by every end-to-end assertion."""
     shape = request.param
@@ -288,7 +299,7 @@ def shape_run(request, tmp_path_factory):
         code = main(["run", str(study), "--out", str(base / "run"), "--quiet", *FAST])
     res = types.SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
     seconds = time.perf_counter() - start
-    return {"shape": shape, "truth": json.loads((study / "truth.json").read_text()),
+    return {"shape": shape, "truth": _truth(shape, study),
             "study": study, "run": base / "run", "result": res, "seconds": seconds}
 
 
