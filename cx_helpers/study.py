@@ -1147,6 +1147,7 @@ _PII_NAME = re.compile(r"(^|[_\s.-])(e-?mail|mail_?address|full_?name|first_?nam
                        r"ssn|passport|date_?of_?birth|dob|iban|ip_?address)($|[_\s.-])", re.I)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[\d\s().-]{7,20}$")
+_DATE = re.compile(r"^(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})\b")
 
 
 def _check_pii(survey, file, pii, config, catalog, problems, warnings, cfg_file):
@@ -1173,7 +1174,8 @@ def _check_pii(survey, file, pii, config, catalog, problems, warnings, cfg_file)
         if len(text) and text.str.match(_EMAIL).mean() >= 0.5:
             why = "it holds e-mail addresses"
         elif len(text) and (text.str.match(_PHONE) & text.str.count(r"\d").between(7, 15)
-                            & text.str.contains(r"[\s+()-]", regex=True)).mean() >= 0.5:
+                            & text.str.contains(r"[\s+()-]", regex=True)
+                            & ~text.str.match(_DATE)).mean() >= 0.5:
             why = "it holds phone numbers"
         elif _PII_NAME.search(col):
             why = "its name suggests personal data"

@@ -462,3 +462,22 @@ def test_examples_validate_from_the_clone(examples):
             assert np.allclose(s.ratings[tp].to_numpy(), raw[col].to_numpy())
     helpdesk = load_study(examples / "helpdesk-log")
     assert len(helpdesk.events) == 21348 and helpdesk.events["customer"].nunique() == 397
+
+
+def test_personal_data_warnings_spare_dates_and_used_columns(tmp_path):
+    n = 40
+    df = pd.DataFrame({"rid": range(n), "q": [1, 2, 3, 4, 5] * 8,
+                       "visit": [f"2019-07-{1 + i % 28:02d}" for i in range(n)],   # a date
+                       "tel": [f"+44 20 7946 {i:04d}" for i in range(n)],
+                       "contact": [f"p{i}@example.org" for i in range(n)],
+                       "surname": ["Smith"] * n})
+    folder = _mini(tmp_path / "s", df, {
+        "rating_scale": [1, 5], "touchpoints": {"q": {"column": "q", "stage": "service"}}})
+    warned = " ".join(load_study(folder).warnings)
+    assert "column 'tel': it holds phone numbers" in warned
+    assert "column 'contact': it holds e-mail addresses" in warned
+    assert "column 'surname': its name suggests personal data" in warned
+    assert "'visit'" not in warned and "'q'" not in warned and "'rid'" not in warned
+    _edit_yaml(folder, lambda c: c.update(pii=["tel", "contact", "surname"]))
+    s = load_study(folder)
+    assert s.warnings == [] and not {"tel", "contact", "surname"} & set(s.frame().columns)
