@@ -270,6 +270,7 @@ SECTION_WORDS = {
     "journey_comparison": r"(journey|compar)",
 }
 SKIP = r"(skip|no |not |without|none)"
+SKIP_LINE = 250        # characters: a line saying what is skipped, not a paragraph of prose
 # sections that must not appear at all when their input is absent (others may be built from
 # another input: journey scores from the event log, say)
 NEVER_WITHOUT_INPUT = ("nps", "events", "journey_ratings")
@@ -357,10 +358,22 @@ def test_report_has_every_allowed_section_and_says_what_it_skips(shape_run):
             continue
         if present and section in NEVER_WITHOUT_INPUT:
             problems.append(f"{section}: shown though the study has no input for it")
-        said = [ln for ln in lines if re.search(SKIP, ln, re.I)
+        said = [ln for ln in lines if len(ln) <= SKIP_LINE and re.search(SKIP, ln, re.I)
                 and re.search(SECTION_WORDS[section], ln, re.I)]
-        if section == "journey_ratings" and not sections["declared_journeys"]:
-            said = said or ["(covered by the line on declared journeys)"]
+        if section == "journey_ratings":
+            # no declared journeys: the line on those covers it; declared but not rated: the
+            # scoring table says how each journey is scored instead
+            scored = (run / "tables" / "journey_scoring.csv").is_file()
+            if not sections["declared_journeys"] or scored:
+                said = said or ["(said by the declared journeys' line or their scoring table)"]
+        if section == "nps":
+            # not a section of its own: the outcomes are measured by their kind, and no NPS
+            # figure may appear
+            figure = [ln for ln in lines if re.search(
+                r"\b(NPS|Net Promoter Score)\b\s*(of|is|:|=)?\s*[+\-\u2212]?\d+\.\d", ln)]
+            if figure:
+                problems.append(f"nps: a figure without a 0-10 question: {figure[0][:120]}")
+            said = said or ["(the outcomes table measures each outcome by its kind)"]
         if not said:
             problems.append(f"{section}: skipped without a line saying so")
     assert not problems, problems
