@@ -270,7 +270,8 @@ def binary_outcome():
                                                                    method="dominance"), 1)
         rows.append({"p": p, "LMG linear probability (s)": fmt(lmg_s),
                      "logit dominance (s)": fmt(dom_s),
-                     "max |share diff| (points)": f"{(lmg['share'] - dom['share']).abs().max():.2f}",
+                     "max |share diff| (points)":
+                         f"{(lmg['share'] - dom['share']).abs().max():.2f}",
                      "Spearman": f"{stats.spearmanr(lmg['share'], dom['share']).statistic:.3f}"})
     print(pd.DataFrame(rows).set_index("p").to_string())
     rng = np.random.default_rng(14)

@@ -649,8 +649,9 @@ def negative_warning(table: pd.DataFrame, outcome_label: str, label: str = "labe
     names = ", ".join(map(str, neg[label]))
     one = len(neg) == 1
     worse = "lower" if higher_is_better else "higher"
+    what = "a negative driver" if one else "negative drivers"
     return (f"Warning: {names} {'goes' if one else 'go'} with a {worse} {outcome_label} once "
-            f"the other touchpoints are held fixed ({'a negative driver' if one else 'negative drivers'}): "
+            f"the other touchpoints are held fixed ({what}): "
             f"{'its' if one else 'their'} share of the explained variance is real, but it is "
             f"not a reason to improve {'it' if one else 'them'}; "
             f"{'it' if one else 'they'} may stand for a group of customers or reflect overlap "
