@@ -195,6 +195,15 @@ def test_condition_number_does_not_depend_on_the_na_option(shared_data):
     xs = xs / np.linalg.norm(xs, axis=0)
     assert comp.condition_number == pytest.approx(np.linalg.cond(xs), rel=1e-9)
     assert ind.warnings == comp.warnings
+    # Belsley's variance-decomposition shares by hand: the weakest dimension and the
+    # coefficients holding over half their variance on it are what the warning names
+    u, sv, vt = np.linalg.svd(xs, full_matrices=False)
+    phi = (vt.T / sv) ** 2
+    share = phi / phi.sum(axis=1, keepdims=True)
+    weakest = np.argmin(sv)
+    names = [items[k - 1] for k in range(1, xs.shape[1]) if share[k, weakest] > 0.5]
+    assert sv.max() / sv[weakest] > 30 and len(names) >= 2
+    assert any(f"({', '.join(names)})" in w for w in comp.warnings), (names, comp.warnings)
     assert condition_number(raw[["imag1"]].to_numpy()) == pytest.approx(
         np.linalg.cond(xs[:, :2] / np.linalg.norm(xs[:, :2], axis=0)), rel=1e-9)
 
