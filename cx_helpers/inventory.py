@@ -169,11 +169,11 @@ def touchpoint_inventory(study: Study, min_base: int | None = None, outcome: str
             tb = metrics.top_box(r, weights, top=top, **kw)
             row.update(sat_mean=sat.value, sat_low=sat.low, sat_high=sat.high,
                        top_box=tb.value, top_box_low=tb.low, top_box_high=tb.high,
-                       bottom_box=weights[np.isin(r, bottom)].sum() / weights[has].sum())
+                       bottom_box=weights[metrics.in_box(r, bottom)].sum() / weights[has].sum())
             corr = weighted_corr(r, y, weights, confidence)
             row.update(importance=corr["r"], importance_low=corr["low"],
                        importance_high=corr["high"], importance_n=corr["n"])
-            sat_mask, dis_mask = np.isin(r, top), np.isin(r, bottom)
+            sat_mask, dis_mask = metrics.in_box(r, top), metrics.in_box(r, bottom)
             diff = metrics.welch(y[sat_mask], y[dis_mask], weights[sat_mask],
                                  weights[dis_mask], confidence)
             row.update(impact=diff["diff"], impact_low=diff["low"], impact_high=diff["high"],

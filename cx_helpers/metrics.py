@@ -23,7 +23,7 @@ from statsmodels.stats.multitest import multipletests
 
 __all__ = ["Estimate", "adjust_family", "adjust_p", "ces", "compare_segments", "csat",
            "estimate_text", "kish_n", "mean", "nps", "outcome_metric", "outcome_table",
-           "scale_boxes", "segment_analysis", "segment_table", "segment_view", "top_box",
+           "in_box", "scale_boxes", "segment_analysis", "segment_table", "segment_view", "top_box",
            "value_text", "welch"]
 
 METRICS = ("nps", "top_box", "mean")
@@ -122,9 +122,21 @@ def _stat_nps(x, w):
     return 100 * ((w * (x >= 9)).sum(axis=-1) - (w * (x <= 6)).sum(axis=-1)) / total
 
 
+def in_box(x, box) -> np.ndarray:
+    """Whether each value lies in a box: the range from the box's lowest to its highest point.
+
+    Boxes are runs of scale points, so a range rather than a list: on a scale stored in other
+    units (0-100 in steps of 100/9, say) a value between two of the listed points still counts.
+    Missing values are in no box.
+    """
+    x = np.asarray(x, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return (x >= min(box)) & (x <= max(box))
+
+
 def _stat_share(top):
     def share(x, w):
-        return (w * np.isin(x, top)).sum(axis=-1) / w.sum(axis=-1)
+        return (w * in_box(x, top)).sum(axis=-1) / w.sum(axis=-1)
     return share
 
 

@@ -438,3 +438,16 @@ def test_segment_view_puts_each_test_beside_its_segment(survey):
     assert view.loc["c", "diff_text"] == f"{row['diff']:+.1f}"
     assert view.loc["(all)", "diff_text"] is None and view.loc["tiny", "significant"] is None
     assert view.loc["c", "significant"] == bool(row["significant"])
+
+
+def test_boxes_count_values_between_scale_points():
+    """A 0-100 scale stored in steps of 100/9 (the ECSI items): boxes are ranges, not lists."""
+    from cx_helpers.metrics import in_box, scale_boxes, top_box
+
+    x = np.array([0, 100 / 9, 500 / 9, 600 / 9, 700 / 9, 800 / 9, 100])
+    top, bottom = scale_boxes((0, 100))
+    assert list(in_box(x, top)) == [False, False, False, False, False, True, True]
+    assert list(in_box(x, bottom)) == [True, True, True, False, False, False, False]
+    # independent count: above 80 % of the range is the top box
+    assert top_box(x, top=top).value == pytest.approx(np.mean(x > 80))
+    assert not in_box(np.array([np.nan]), top)[0]

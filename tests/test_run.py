@@ -21,7 +21,7 @@ def test_same_seed_gives_identical_tables(two_runs):
 def test_report_has_three_sections_and_no_code(two_runs):
     run = two_runs[0]
     html = (run / "report.html").read_text()
-    for heading in ("Touchpoint inventory", "Loyalty regression", "Journeys versus touchpoints"):
+    for heading in ("Touchpoint inventory", "Key-driver analysis", "Journeys versus touchpoints"):
         assert heading in html
     assert "load_study(" not in html and "import cx_helpers" not in html
     assert "data:image/png;base64" in html  # figures embedded
