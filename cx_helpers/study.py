@@ -46,6 +46,7 @@ class Outcome:
     scale: tuple[float, float] | None
     label: str
     table: str = "survey"
+    higher_is_better: bool = True
 
 
 @dataclass(frozen=True)
@@ -304,7 +305,7 @@ def _inside(root: Path, path: Path, what, problems, file) -> bool:
 
 _SIGNATURES = (
     (b"PK\x03\x04", "a zip archive, such as an Excel workbook (.xlsx)",
-     "open it in Excel and save it as CSV UTF-8 (comma delimited)"),
+     "name it .xlsx (workbooks are read), or save it from Excel as CSV UTF-8"),
     (b"\xd0\xcf\x11\xe0", "an Excel 97-2003 workbook (.xls)",
      "open it in Excel and save it as CSV UTF-8 (comma delimited)"),
     (b"\x1f\x8b", "gzip-compressed", "name it .csv.gz, or decompress it"),
@@ -342,7 +343,8 @@ def _check_text_file(path: Path, display):
         raise StudyError(f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x} on line "
                          f"{line}).", file=display, expected="UTF-8 text",
                          fix="save it as UTF-8 (Excel: CSV UTF-8; or re-export with UTF-8 "
-                             "encoding).") from None
+                             "encoding), or give its encoding: (e.g. encoding: cp1252) on the "
+                             "table in study.yaml.") from None
     header = text.split("\n", 1)[0]
     if "," not in header:
         for sep, name in ((";", "semicolon"), ("\t", "tab"), ("|", "pipe")):
@@ -350,7 +352,8 @@ def _check_text_file(path: Path, display):
                 raise StudyError(f"the file is {name}-separated; only commas separate columns.",
                                  file=display, expected="comma-separated columns",
                                  fix="re-export it with commas as separators (Excel: CSV UTF-8 "
-                                     "(comma delimited)).")
+                                     "(comma delimited)), or add format: csv to the table in "
+                                     "study.yaml (the delimiter is then detected).")
     names = next(csv.reader([header.rstrip("\r")]), [])
     seen, dup = set(), []
     for name in (n.strip() for n in names):
@@ -828,7 +831,13 @@ def load_study(path, segment: str | None = None) -> Study:
             problems.append(StudyError(f"ordinal outcome '{name}' needs a scale.", file=cfg_file,
                                        fix="add scale: [min, max]."))
         label = spec.get("label") or name
-        outcome_specs[name] = Outcome(name, col, kind, scale, label, table_name)
+        if spec.get("better") not in (None, "higher", "lower"):
+            problems.append(StudyError(
+                f"outcome '{name}' has better: {spec.get('better')!r}.", file=cfg_file,
+                expected="higher or lower", fix="say which direction of the outcome is good: "
+                                                "better: lower for churn, effort or complaints."))
+        outcome_specs[name] = Outcome(name, col, kind, scale, label, table_name,
+                                      higher_is_better=spec.get("better") != "lower")
         if not _need_column(src, col, src_file, f"outcome '{name}'", problems):
             continue
         where = f"outcome '{name}'"
