@@ -126,6 +126,8 @@ CONFIG: dict[str, Key] = {
         "table": _k("string", "survey (default) or outcomes.", enum=("survey", "outcomes")),
         "na_codes": _NA,
         "positive": _k("code", "Binary: the code(s) meaning yes."),
+        "better": _k("string", "Which direction is good: higher (default) or lower (churn, "
+                               "effort, complaints).", enum=("higher", "lower")),
         "values": _VALUES}),
     "segments": _k("names", "Survey columns to break results down by."),
     "weight": _k("string", "Survey weight column (> 0)."),

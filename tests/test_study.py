@@ -481,3 +481,17 @@ def test_personal_data_warnings_spare_dates_and_used_columns(tmp_path):
     _edit_yaml(folder, lambda c: c.update(pii=["tel", "contact", "surname"]))
     s = load_study(folder)
     assert s.warnings == [] and not {"tel", "contact", "surname"} & set(s.frame().columns)
+
+
+def test_outcome_direction_better_lower(sample_copy):
+    from cx_helpers import StudyError, load_study
+
+    text = (sample_copy / "study.yaml").read_text()
+    text = text.replace("kind: binary, label: Churned}", "kind: binary, label: Churned, better: lower}")
+    (sample_copy / "study.yaml").write_text(text)
+    study = load_study(sample_copy)
+    assert study.outcome_specs["churn"].higher_is_better is False
+    assert study.outcome_specs["ltr"].higher_is_better is True
+    (sample_copy / "study.yaml").write_text(text.replace("better: lower", "better: down"))
+    with pytest.raises(StudyError, match="better"):
+        load_study(sample_copy)
