@@ -234,3 +234,28 @@ def csv_semicolon_cp1252(path: Path) -> Path:
         lines.append(f"{i + 1};{a[i]};{b[i]};{ltr[i]};{towns[region[i]]}")
     path.write_bytes(("\r\n".join(lines) + "\r\n").encode("cp1252"))
     return path
+
+
+def qualtrics_xlsx(path: Path) -> Path:
+    """The Qualtrics export of :func:`qualtrics` (choice text) saved as an Excel workbook."""
+    import openpyxl
+
+    src = qualtrics(path.with_suffix(".csv"))
+    with open(src, newline="", encoding="utf-8-sig") as fh:
+        grid = list(csv.reader(fh))
+    src.unlink()
+    wb = openpyxl.Workbook()
+    for row in grid:
+        wb.active.append([None if x == "" else x for x in row])
+    wb.save(path)
+    return path
+
+
+def excel_unicode_text(path: Path) -> Path:
+    """Excel's "Unicode Text" export: UTF-16 with a byte-order mark, tab-separated."""
+    a, b, c, ltr, region = _survey(seed=41)
+    lines = ["Kunde\tZufriedenheit Beratung\tZufriedenheit Filiale\tWeiterempfehlung\tRegion"]
+    for i in range(N):
+        lines.append(f"K{i}\t{a[i]}\t{b[i]}\t{ltr[i]}\t{region[i].replace('South', 'Süd')}")
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("utf-16"))
+    return path

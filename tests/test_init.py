@@ -278,3 +278,14 @@ def test_init_reports_what_it_left_out(tmp_path):
     assert "left out: 2 survey preview, 1 survey test, 1 spam, 3 unfinished; 60 responses " \
            "kept" in res.stdout
     assert "the order of text scales (values:)" in res.stdout
+
+
+def test_utf16_tab_separated_draft_loads(tmp_path):
+    draft_study(exports.excel_unicode_text(tmp_path / "u.txt"), tmp_path / "study")
+    config = yaml.safe_load((tmp_path / "study" / "study.yaml").read_text())
+    survey = config["tables"]["survey"]
+    assert (survey["format"], survey["delimiter"], survey["encoding"]) == ("csv", "\t", "utf-16")
+    study = load_study(tmp_path / "study")
+    a, b, c, ltr, region = exports._survey(seed=41)
+    assert (_rating(study, "Zufriedenheit Beratung") == a).all()
+    assert "Süd" in set(study.respondents["Region"])

@@ -156,3 +156,17 @@ def test_real_spss_file(examples):
     assert all(e.missing[f"Q12_{k}"] == ["6"] for k in range(1, 7))
     assert e.value_labels["Q12_1"]["6"] == "Don't know"
     assert set(e.text_columns) == {"Q9", "Q10"}
+
+
+def test_qualtrics_as_excel(tmp_path):
+    path = exports.qualtrics_xlsx(tmp_path / "q.xlsx")
+    assert detect_format(path) == "qualtrics"
+    e = read_export(path)
+    assert e.format == "qualtrics" and len(e.table) == exports.N
+    assert e.excluded == {"survey preview": 2, "survey test": 1, "spam": 1, "unfinished": 3}
+
+
+def test_utf16_tab_separated(tmp_path):
+    e = read_export(exports.excel_unicode_text(tmp_path / "u.txt"))
+    assert e.options == {"encoding": "utf-16", "delimiter": "\t"}
+    assert "Süd" in set(e.table["Region"]) and len(e.table) == exports.N
