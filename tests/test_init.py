@@ -289,3 +289,17 @@ def test_utf16_tab_separated_draft_loads(tmp_path):
     a, b, c, ltr, region = exports._survey(seed=41)
     assert (_rating(study, "Zufriedenheit Beratung") == a).all()
     assert "Süd" in set(study.respondents["Region"])
+
+
+@pytest.mark.parametrize("build", ["spss", "stata", "qualtrics", "surveymonkey_csv",
+                                   "excel_with_title", "csv_semicolon_cp1252"])
+def test_every_draft_passes_the_json_schema(tmp_path, build):
+    import jsonschema
+
+    from cx_helpers.schema import json_schema
+
+    suffix = {"spss": ".sav", "stata": ".dta", "excel_with_title": ".xlsx"}.get(build, ".csv")
+    src = getattr(exports, build)(tmp_path / f"export{suffix}")
+    draft_study(src, tmp_path / "study", sheet="Data" if build == "excel_with_title" else None)
+    config = yaml.safe_load((tmp_path / "study" / "study.yaml").read_text())
+    jsonschema.validate(config, json_schema(), cls=jsonschema.Draft202012Validator)

@@ -80,3 +80,14 @@ def test_cx_schema_prints_it():
     res = cx("schema")
     assert res.returncode == 0
     assert json.loads(res.stdout) == json_schema()
+
+
+def test_every_synthetic_shape_passes_the_schema(tmp_path):
+    """The configs `cx synth` writes for each study shape use only keys and types the schema
+    allows (and every draft of `cx init` is checked in tests/test_init.py)."""
+    from cx_helpers.synth import SHAPES, write_study
+
+    for shape in SHAPES:
+        out = write_study(tmp_path / shape, customers=200, seed=1, shape=shape)
+        config = yaml.safe_load((out / "study.yaml").read_text())
+        jsonschema.validate(config, json_schema(), cls=jsonschema.Draft202012Validator)
