@@ -710,12 +710,14 @@ def key_drivers(study: Study, outcomes=None, drivers=None, methods=None, na: str
     -------
     DataFrame
         ``outcome, outcome_label, method, driver, label, importance, share, low, high,
-        share_low, share_high, rank, sign, level, r2, measure, n, na``: a row per outcome,
-        method and driver (or group, or segment: ``level`` says which). ``importance`` sums to
+        share_low, share_high, rank, sign, level, direction, r2, measure, n, na``: a row per
+        outcome, method and driver (or group, or segment: ``level`` says which). ``importance`` sums to
         the model's R^2 (``measure`` names it) and ``share`` to 100 within each outcome and
         method; ``low``/``high`` bound the importance and ``share_low``/``share_high`` the share
         (bootstrap percentiles); ``sign`` is +1 or -1, the direction of the touchpoint's
-        coefficient in the full model (blank for groups and segments).
+        coefficient in the full model (blank for groups and segments), and ``direction`` reads
+        it against the outcome's good direction (``better:`` in study.yaml): ``positive``,
+        ``negative`` (improving it is not indicated) or blank.
 
     Raises
     ------
@@ -739,8 +741,9 @@ def key_drivers(study: Study, outcomes=None, drivers=None, methods=None, na: str
         measure = ("McFadden pseudo-R2" if imp.attrs["measure"] != "R2"
                    else MEASURES.get(spec.kind, "R2"))
         cols = [c for c in part.columns if c != "level"] + ["level"]
-        parts.append(part[cols].assign(r2=imp.attrs["r2"], measure=measure,
-                                       n=imp.attrs["n"], na=na))
+        direction = with_direction(part, higher_is_better=spec.higher_is_better)["direction"]
+        parts.append(part[cols].assign(direction=direction, r2=imp.attrs["r2"],
+                                       measure=measure, n=imp.attrs["n"], na=na))
 
     for outcome in outcomes:
         binary = study.outcome_specs[outcome].kind == "binary"

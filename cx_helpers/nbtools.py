@@ -26,6 +26,7 @@ def clean(nb):
             cell.execution_count = None
             cell.outputs = []
     nb.metadata.pop("papermill", None)
+    nb.metadata.pop("widgets", None)   # progress-bar widget state: new ids on every run
     return nb
 
 

@@ -22,10 +22,13 @@ import nbformat
 import pandas as pd
 
 from cx_helpers.metrics import value_text
+from cx_helpers.outputs import write_csv
 
 __all__ = ["build_report", "executive_summary", "find_chromium", "print_pdf"]
 
 DEFAULT_COLOUR = "#1f5f8b"
+# progress bars in a notebook are widgets: live feedback, not part of a report
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 _CSS = """
 :root { --cx-primary: %(colour)s; }
@@ -172,16 +175,20 @@ def _driver_items(tables: Path) -> tuple[list[tuple[str, str]], str | None, list
     sign = part["sign"] if "sign" in part else pd.Series(1.0, index=part.index)
     share = part["share"] if "share" in part else 100 * part["importance"] / \
         part["importance"].sum()
-    part = part.assign(_sign=sign.fillna(1.0), _share=share)
-    top = part[part["_sign"] >= 0].nlargest(3, "importance")
+    # "direction" reads the sign against the outcome's good direction (better: lower for churn)
+    good = (part["direction"].fillna("") != "negative") if "direction" in part else \
+        (sign.fillna(1.0) >= 0)
+    part = part.assign(_sign=sign.fillna(1.0), _share=share, _good=good)
+    top = part[part["_good"]].nlargest(3, "importance")
+    rises = "higher" if (top["_sign"] >= 0).all() else "lower"
     what = "LMG: share of the explained variance" if method == "lmg" else \
         f"{method}: share of the explained variance"
     names = [f"{r[label_col]} ({r['_share']:.0f} %)" for _, r in top.iterrows()]
     items = [("Key drivers", f"of {_inline(name)}: {_label_list(names)} ({what}); higher "
-                             f"ratings of them go with higher {_inline(name)}."
-              if names else f"of {_inline(name)}: no touchpoint goes with higher "
+                             f"ratings of them go with {rises} {_inline(name)}."
+              if names else f"of {_inline(name)}: no touchpoint goes with a better "
                             f"{_inline(name)}.")]
-    negative = part[part["_sign"] < 0]
+    negative = part[~part["_good"]]
     cut = top["importance"].min() if len(top) else 0.0
     negative = negative[negative["importance"] >= cut].nlargest(3, "importance")
     if len(negative):
@@ -189,7 +196,8 @@ def _driver_items(tables: Path) -> tuple[list[tuple[str, str]], str | None, list
         verb = "goes" if len(negative) == 1 else "go"
         items.append(("Drivers that go the other way",
                       f"{_label_list(names)} {verb} the other way: respondents who rate "
-                      f"{'it' if len(negative) == 1 else 'them'} higher report lower "
+                      f"{'it' if len(negative) == 1 else 'them'} higher report "
+                      f"{'lower' if (negative['_sign'] < 0).all() else 'higher'} "
                       f"{_inline(name)}, other ratings equal. Improving "
                       f"{'it' if len(negative) == 1 else 'them'} is not indicated by this "
                       "association."))
@@ -205,7 +213,9 @@ def _fix_items(tables: Path, outcome_name: str | None) -> list[tuple[str, str]]:
     if _has(pmap, "quadrant", "importance"):
         col = "label" if "label" in pmap else "driver"
         chosen = pmap[pmap["quadrant"] == "fix first"]
-        if "sign" in chosen:
+        if "direction" in chosen:
+            chosen = chosen[chosen["direction"].fillna("") != "negative"]
+        elif "sign" in chosen:
             chosen = chosen[chosen["sign"].fillna(1.0) >= 0]
         fix = list(chosen.sort_values("importance", ascending=False, kind="stable")[col])
         of = f"for {_inline(outcome_name)}" if outcome_name else ""
@@ -475,12 +485,14 @@ def build_report(executed, out_path, *, title: str, client: str = "", study_name
             if cell.cell_type == "code":
                 cell = copy.deepcopy(cell)
                 cell.outputs = [o for o in cell.outputs
-                                if not (o.output_type == "stream" and o.name == "stderr")]
+                                if not (o.output_type == "stream" and o.name == "stderr")
+                                and WIDGET_MIME not in o.get("data", {})]
             cells.append(cell)
         if merged is None:
             merged, merged.cells = nb, cells
         else:
             merged.cells.extend(cells)
+    merged.metadata.pop("widgets", None)
     merged.metadata["title"] = title
     exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True,
                             exclude_output_prompt=True, embed_images=True)
@@ -515,8 +527,8 @@ def build_report(executed, out_path, *, title: str, client: str = "", study_name
     out_path = Path(out_path)
     out_path.write_text(body, encoding="utf-8")
     if tables_dir:
-        pd.DataFrame(summary, columns=["topic", "sentence"]).to_csv(
-            Path(tables_dir) / "summary.csv", index=False, lineterminator="\n")
+        write_csv(pd.DataFrame(summary, columns=["topic", "sentence"]),
+                  Path(tables_dir) / "summary.csv")
     return out_path
 
 

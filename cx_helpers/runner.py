@@ -239,7 +239,10 @@ def run_study(study_path, out=None, seed=None, min_base=None, parameters=None, s
         "python": sys.version.split()[0], "platform": platform.platform(),
         "packages": _package_versions(), "project": _git_commit(), "kernel": kernel_name(),
         "notebooks": [], "timings": {}, "status": "running",
+        "warnings": list(getattr(study, "warnings", []) or []),
     }
+    for warning in manifest["warnings"]:
+        print(f"warning: {warning}", file=sys.stderr, flush=True)
     (run_dir / "notebooks").mkdir(exist_ok=True)
     started = time.perf_counter()
 

@@ -165,6 +165,33 @@ def test_summary_is_written_from_the_tables(hand_made):
     _assert_numbers_from_tables(items, hand_made, extra=[2, 6])
 
 
+def test_lower_is_better_outcome_reads_its_direction(tmp_path):
+    """A churn-like outcome (better: lower): a rating that goes with MORE of it is negative."""
+    base = {"outcome": "churn", "outcome_label": "Churned", "method": "lmg", "level": "driver"}
+    t = _tables(
+        tmp_path,
+        importance=[
+            {**base, "driver": "a", "label": "Billing call", "importance": 0.05, "share": 50.0,
+             "sign": -1, "direction": "positive"},
+            {**base, "driver": "b", "label": "Upsell call", "importance": 0.03, "share": 30.0,
+             "sign": 1, "direction": "negative"},
+            {**base, "driver": "c", "label": "Chat", "importance": 0.02, "share": 20.0,
+             "sign": -1, "direction": "positive"}],
+        priority_map=[
+            {"driver": "a", "label": "Billing call", "importance": 50.0, "performance": 3.1,
+             "quadrant": "fix first", "sign": -1, "direction": "positive"},
+            {"driver": "b", "label": "Upsell call", "importance": 30.0, "performance": 2.1,
+             "quadrant": "fix first", "sign": 1, "direction": "negative"}])
+    d = dict(executive_summary(t))
+    assert d["Key drivers"] == ("of churned: Billing call (50 %) and Chat (20 %) (LMG: share of "
+                                "the explained variance); higher ratings of them go with lower "
+                                "churned.")
+    assert d["Drivers that go the other way"].startswith(
+        "Upsell call (30 %) goes the other way: respondents who rate it higher report higher "
+        "churned")
+    assert "Upsell call" not in d["Fix first"] and d["Fix first"].startswith("Billing call")
+
+
 def test_fix_first_and_pain_points_that_agree_say_so(hand_made):
     _tables(hand_made, inventory=[{"touchpoint": "a", "label": "Billing call", "pain_rank": 1}])
     assert dict(executive_summary(hand_made))["Pain points"] == \
