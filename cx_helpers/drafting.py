@@ -41,7 +41,8 @@ _WEIGHT_NAME = re.compile(r"^(weight|wgt|wt|weights?_\w+|\w+_weight)$", re.I)
 _DATE_NAME = re.compile(r"(date|time|timestamp)", re.I)
 _RECOMMEND = re.compile(r"recomm[ae]nd|\bnps\b|net promoter|likelihood|likely", re.I)
 _OUTCOME = re.compile(r"overall|recommend|\bnps\b|likel|loyal|renew|stay|continue|again|"
-                      r"repurchase|return|switch|churn|^(loy|ltr|osat|csat)(_?\d+)?$", re.I)
+                      r"repurchase|return|switch|churn|^(loy|ltr|osat|csat|sat)(_?\d+)?$", re.I)
+_BLOCK = re.compile(r"^([A-Za-z]+)_?\d+$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _NUMBER = re.compile(r"^\s*[-+]?\d+(\.\d+)?\s*$")
 _LEADING_NUMBER = re.compile(r"^\s*(\d{1,2})\b(?!\s*(%|to\b|-\s*\d|years))")
@@ -268,6 +269,12 @@ def _classify_one(name: str, values: pd.Series, export: Export, n_rows: int) -> 
                 and export.measure.get(name) == "nominal":
             col.role = "segment"
             return col
+        if 0 <= lo and hi <= 100 and (not is_int or hi == 100) and len(distinct_valid) >= 5 \
+                and not labelled and not _DATE_NAME.search(name) and "duration" not in \
+                low.lower():
+            col.role, col.scale = "rating", (0, 100)
+            col.na_codes = [_code(x) for x in sorted(na_set)]
+            return col
         col.role = "number"
         col.note = "a number that is not a rating scale"
         return col
@@ -319,6 +326,16 @@ def classify(export: Export) -> list[Column]:
     for c in cols:
         if c.group and heads.get(c.group, 0) < 2:
             c.group, c.item = None, c.label
+    # without labels, items named as a block (ima1, ima2, qua1...) form a group by name
+    prefix = {}
+    for c in cols:
+        m = _BLOCK.match(c.name)
+        if c.role in ("rating", "recommend") and not c.group and c.label == c.name and m:
+            prefix[c.name] = m.group(1)
+    counts = pd.Series(list(prefix.values()), dtype=object).value_counts()
+    for c in cols:
+        if c.name in prefix and counts.get(prefix[c.name], 0) >= 2:
+            c.group = prefix[c.name]
     return cols
 
 
@@ -356,8 +373,9 @@ def _comment(text: str) -> str:
 def _outcome_choice(cols: list[Column]):
     """The outcome items: the recommend item(s), else ratings whose label names an outcome."""
     rec = [c for c in cols if c.role == "recommend"]
-    named = [c for c in cols if c.role == "rating" and not c.group
-             and (_OUTCOME.search(c.name) or _OUTCOME.search(c.label))]
+    named = [c for c in cols if c.role == "rating" and (
+        _OUTCOME.search(c.name) and (not c.group or c.label == c.name)
+        or _OUTCOME.search(c.label) and not c.group)]
     if rec:
         return rec[:1] + [c for c in named if c not in rec]
     if named:
@@ -420,7 +438,8 @@ def render(export: Export, cols: list[Column], table_path: str, name: str, fmt: 
     taken: set = set()
     groups = list(dict.fromkeys(c.group or "survey" for c in ratings))
     if ratings:
-        lines += ["", "stages: " + _y(groups) + "   # groups of rating items (from their labels)"]
+        lines += ["", "stages: " + _y(groups) +
+                  "   # groups of rating items (from their labels or names)"]
     lines += ["", "touchpoints:" + ("" if ratings else " {}   # no rating items found")]
     for c in ratings:
         key = _key(c.name, taken)
@@ -443,8 +462,8 @@ def render(export: Export, cols: list[Column], table_path: str, name: str, fmt: 
             spec = {"column": c.name, "kind": "binary", "label": _short(c.label, 80),
                     "positive": c.positive}
         else:
-            spec = {"column": c.name, "kind": "ordinal", "label": _short(c.label, 80),
-                    "scale": list(c.scale)}
+            spec = {"column": c.name, "kind": "ordinal" if c.scale[1] - c.scale[0] <= 10
+                    else "continuous", "label": _short(c.label, 80), "scale": list(c.scale)}
             if c.values:
                 spec["values"] = c.values
         if c.na_codes:

@@ -303,3 +303,23 @@ def test_every_draft_passes_the_json_schema(tmp_path, build):
     draft_study(src, tmp_path / "study", sheet="Data" if build == "excel_with_title" else None)
     config = yaml.safe_load((tmp_path / "study" / "study.yaml").read_text())
     jsonschema.validate(config, json_schema(), cls=jsonschema.Draft202012Validator)
+
+
+def test_unlabelled_real_csvs_draft_and_load(tmp_path):
+    """Real CSVs without labels: items grouped by their names' blocks, outcomes by name (ECSI
+    0-100 scores as continuous outcomes; the bank's 0-10 items as ordinal ones)."""
+    draft = draft_study(EXAMPLES / "ecsi-mobile" / "mobile.csv", tmp_path / "ecsi")
+    config = yaml.safe_load((tmp_path / "ecsi" / "study.yaml").read_text())
+    assert list(config["outcomes"]) == ["sat1", "sat2", "sat3", "loy1", "loy2", "loy3"]
+    assert {o["kind"] for o in config["outcomes"].values()} == {"continuous"}
+    assert config["touchpoints"]["qua7"] == {"column": "qua7", "label": "qua7", "stage": "qua",
+                                             "scale": [0, 100]}
+    assert config["stages"] == ["ima", "exp", "qua", "val", "survey"]
+    assert len(load_study(tmp_path / "ecsi").catalog) == 18
+    assert "format" not in config["tables"]["survey"] and draft.export.format == "csv"
+    draft_study(EXAMPLES / "bank-satisfaction" / "satisfaction.csv", tmp_path / "bank")
+    config = yaml.safe_load((tmp_path / "bank" / "study.yaml").read_text())
+    assert list(config["outcomes"]) == [f"{b}{k}" for b in ("sat", "loy") for k in range(1, 5)]
+    assert {o["kind"] for o in config["outcomes"].values()} == {"ordinal"}
+    assert config["segments"] == ["gender"]
+    assert len(load_study(tmp_path / "bank").catalog) == 19
