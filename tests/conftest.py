@@ -79,3 +79,10 @@ def two_runs(tmp_path_factory):
         assert res.returncode == 0, res.stderr[-3000:]
         runs.append(base / f"run{k}")
     return runs
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests that read the two full runs of the sample are end-to-end tests: mark them slow."""
+    for item in items:
+        if "two_runs" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)

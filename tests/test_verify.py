@@ -6,6 +6,7 @@ import json
 import shutil
 
 import pandas as pd
+import pytest
 
 from conftest import FAST, cx
 from cx_helpers.verify import compare_tables
@@ -17,6 +18,7 @@ def test_verify_passes_on_an_untouched_run(two_runs, tmp_path):
     assert "identical" in res.stdout
 
 
+@pytest.mark.slow  # runs a whole study
 def test_verify_refuses_a_changed_input_by_name(sample_copy, tmp_path):
     run = tmp_path / "run"
     assert cx("run", sample_copy, "--out", run, "--quiet", *FAST).returncode == 0
@@ -50,6 +52,7 @@ def test_verify_refuses_a_folder_that_is_not_a_run(tmp_path):
     assert res.returncode == 2 and "manifest.json" in res.stderr
 
 
+@pytest.mark.slow  # runs a whole study
 def test_many_studies_one_failure_does_not_stop_the_rest(sample_dir, tmp_path):
     broken = tmp_path / "broken"
     broken.mkdir()
