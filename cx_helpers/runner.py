@@ -202,6 +202,13 @@ def run_study(study_path, out=None, seed=None, min_base=None, parameters=None, s
     study = load_study(study_path, segment=segment)
     seed = study.seed if seed is None else int(seed)
     min_base = study.min_base if min_base is None else int(min_base)
+    if segment and 0 < len(study.respondents) < min_base:
+        raise StudyError(f"segment {segment} has {len(study.respondents)} respondents, fewer than "
+                         f"the minimum base of {min_base}: its report would rest on too few "
+                         "answers, so it is not run (nothing is written).",
+                         file=study_path / "study.yaml",
+                         fix="report this segment together with others, or lower min_base "
+                             "knowingly (--min-base).")
     if pdf:
         from cx_helpers.report import find_chromium
         if find_chromium() is None:

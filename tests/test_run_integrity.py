@@ -66,3 +66,18 @@ def test_failed_or_interrupted_run_is_marked_and_unlocked(sample_dir, tmp_path, 
     assert manifest["status"].startswith(status)
     assert (out / "FAILED.txt").is_file() and not (out / "report.html").exists()
     assert not (out / runner.LOCK_NAME).exists()
+
+
+def test_segment_under_the_minimum_base_is_not_run(sample_copy, tmp_path):
+    survey = (sample_copy / "survey.csv").read_text().splitlines()
+    header = survey[0].split(",")
+    col = header.index("region")
+    rows = [line.split(",") for line in survey[1:]]
+    for row in rows[:6]:
+        row[col] = "Islands"
+    (sample_copy / "survey.csv").write_text(
+        "\n".join([survey[0], *(",".join(r) for r in rows)]) + "\n")
+    out = tmp_path / "run"
+    with pytest.raises(StudyError, match="6 respondents, fewer than the minimum base of 30"):
+        runner.run_study(sample_copy, out=out, segment="region=Islands", progress=False)
+    assert not out.exists()
