@@ -87,6 +87,7 @@ PIVOT_TOL = 1e-12           # a pivot (1 - R^2 of a driver on those already in) 
 NA_SUFFIX = "__na"
 PARALLEL_FROM = 14          # units from which the walk is split over threads
 MAX_PHANTOMS = 3            # shared not-rated indicators enumerated as units of their own
+BATCH_MAX_UNITS = 22        # bootstrap walks run one per thread up to this many units (2^22 x 8 B)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -195,6 +196,127 @@ def _subset_r2_serial(corr, off):
     failed = np.empty(1, np.int64)
     failed[0] = _walk_task(corr, off, 0, 0, values, np.empty((n_units + 1, q, q)))
     return values, failed
+
+
+@_jit()
+def _popcount64(m):
+    c = 0
+    while m:
+        m &= m - 1
+        c += 1
+    return c
+
+
+SHAPLEY_BLOCK = 12          # low bits summed per block (two-level summation, as exact as numpy)
+
+
+@_jit()
+def _shapley_range(v, ext, w, first, last, acc):
+    """Add to ``acc`` (length p + 1) the Shapley sums of blocks ``first..last-1``.
+
+    ``acc[j]`` gathers ``coef(|m|) v[m]`` over subsets ``m`` holding player ``j``, and
+    ``acc[p]`` gathers ``w(|m|) v[m]`` over all subsets with ``|m| < p`` (the part every player
+    subtracts); ``coef(s) = w(s - 1) + w(s)`` (``w(p) = 0``). ``v[m]`` is read at ``ext[m]``
+    when ``ext`` is not empty (units with shared indicators, see ``_game``). A block is the
+    ``2^SHAPLEY_BLOCK`` subsets sharing their high bits: its terms are summed first, per low bit
+    over contiguous runs, and the block sums then added (two-level summation).
+    """
+    p = w.size
+    low = min(SHAPLEY_BLOCK, p)
+    size = 1 << low
+    wz = np.zeros(p + 1)
+    coef = np.zeros(p + 1)
+    for s in range(p):
+        wz[s] = w[s]
+        coef[s + 1] += w[s]
+        if s > 0:
+            coef[s] += w[s]
+    pop_lo = np.zeros(size, np.int64)
+    for lo in range(1, size):
+        pop_lo[lo] = pop_lo[lo >> 1] + (lo & 1)
+    c = np.empty(size)
+    for blk in range(first, last):
+        hi = blk << low
+        pop_hi = _popcount64(hi)
+        base = 0.0
+        if ext.size:
+            for lo in range(size):
+                s = pop_hi + pop_lo[lo]
+                x = v[ext[hi | lo]]
+                base += wz[s] * x
+                c[lo] = coef[s] * x
+        else:
+            for lo in range(size):
+                s = pop_hi + pop_lo[lo]
+                x = v[hi | lo]
+                base += wz[s] * x
+                c[lo] = coef[s] * x
+        s_hi = 0.0
+        for lo in range(size):
+            s_hi += c[lo]
+        for j in range(low):
+            step = 1 << j
+            t = 0.0
+            for start in range(step, size, 2 * step):
+                for k in range(start, start + step):
+                    t += c[k]
+            acc[j] += t
+        r = hi >> low
+        j = low
+        while r:
+            if r & 1:
+                acc[j] += s_hi
+            r >>= 1
+            j += 1
+        acc[p] += base
+
+
+@_jit(parallel=True)
+def _shapley_kernel(v, ext, w):
+    """Shapley values of the game ``v`` (length 2^p), blocks split over threads."""
+    p = w.size
+    n_blocks = 1 << (p - min(SHAPLEY_BLOCK, p))
+    n_tasks = min(n_blocks, 64)
+    per = n_blocks // n_tasks
+    accs = np.zeros((n_tasks, p + 1))
+    for t in prange(n_tasks):
+        _shapley_range(v, ext, w, t * per, (t + 1) * per, accs[t])
+    tot = np.zeros(p + 1)
+    for t in range(n_tasks):
+        tot += accs[t]
+    return tot[:p] - tot[p]
+
+
+@_jit()
+def _shapley_serial(v, ext, w):
+    """As :func:`_shapley_kernel` in one thread."""
+    p = w.size
+    acc = np.zeros(p + 1)
+    _shapley_range(v, ext, w, 0, 1 << (p - min(SHAPLEY_BLOCK, p)), acc)
+    return acc[:p] - acc[p]
+
+
+@_jit(parallel=True)
+def _bootstrap_kernel(corrs, off, ext, w):
+    """Shapley values of the R^2 game for a batch of correlation matrices (one per resample).
+
+    The resamples run in parallel, each with a serial walk and a serial Shapley sum. Returns the
+    values (``(R, p)``) and per resample -1 or the first subset whose sweep failed.
+    """
+    n_res, q = corrs.shape[0], corrs.shape[1]
+    n_units = off.size - 1
+    p = w.size
+    out = np.full((n_res, p), np.nan)
+    failed = np.empty(n_res, np.int64)
+    for r in prange(n_res):
+        values = np.empty(1 << n_units)
+        levels = np.empty((n_units + 1, q, q))
+        failed[r] = _walk_task(corrs[r], off, 0, 0, values, levels)
+        if failed[r] < 0:
+            acc = np.zeros(p + 1)
+            _shapley_range(values, ext, w, 0, 1 << (p - min(SHAPLEY_BLOCK, p)), acc)
+            out[r] = acc[:p] - acc[p]
+    return out, failed
 
 
 # ---------------------------------------------------------------------------------------------
@@ -345,6 +467,23 @@ def shapley_values(values) -> np.ndarray:
     ndarray, shape (p,)
         Sums to ``values[-1] - values[0]``.
     """
+    v = np.ascontiguousarray(values, dtype=float)
+    p = _n_players(v)
+    return _shapley(v, p)
+
+
+def _shapley(v, p, ext=None):
+    """Shapley values by the compiled kernel (threads from PARALLEL_FROM players on)."""
+    ext = _NO_EXT if ext is None else ext
+    kernel = _shapley_kernel if p >= PARALLEL_FROM else _shapley_serial
+    return kernel(v, ext, _shapley_weights(p))
+
+
+_NO_EXT = np.empty(0, np.int64)
+
+
+def _shapley_numpy(values) -> np.ndarray:
+    """The same Shapley values in vectorised numpy (the reference the kernel is tested against)."""
     v = np.asarray(values, dtype=float)
     p = _n_players(v)
     w = _shapley_weights(p)
@@ -815,12 +954,17 @@ def _game(values, n_units, phantoms):
     """
     if not phantoms:
         return values
-    masks = np.arange(1 << n_units)
+    return values[_game_index(n_units, phantoms)]
+
+
+def _game_index(n_units, phantoms):
+    """``ext[m]``: the subset of units + shared indicators whose value is unit subset ``m``'s."""
+    masks = np.arange(1 << n_units, dtype=np.int64)
     ext = masks.copy()
     for k, (_, homes) in enumerate(phantoms):
         owner = sum(1 << h for h in homes)
         ext |= np.where(masks & owner, 1 << (n_units + k), 0)
-    return values[ext]
+    return ext
 
 
 def _estimate(design, w, method, na, binary):
@@ -847,6 +991,42 @@ def _estimate(design, w, method, na, binary):
                              [design.labels[c] for c in order])
     values = _game(values, n_units, phantoms)
     return shapley_values(values), values[-1], values
+
+
+def _bootstrap_lmg(design, all_counts, na):
+    """LMG of every resample (``counts``: how often each row is drawn) in one compiled batch.
+
+    Each resample's weighted correlation matrix comes from its resampling weights applied to the
+    cross-products, exactly as :func:`_estimate` computes it; the all-subset walks and Shapley
+    sums then run in parallel over resamples (:func:`_bootstrap_kernel`), with no Python work
+    per subset. A resample whose matrix is degenerate (a column without variance, collinear
+    drivers) is left out and counted, as in the one-at-a-time path. Returns the list of
+    importance vectors and the number of failed resamples.
+    """
+    phantoms = design.phantoms or []
+    units = list(design.units) + [cols for cols, _ in phantoms]
+    n_units = len(design.units)
+    order = [c for u in units for c in u]
+    idx = np.array([0] + [c + 1 for c in order])
+    off = np.concatenate([[0], np.cumsum([len(u) for u in units])]).astype(np.int64)
+    corrs = []
+    for counts in all_counts:
+        try:
+            corr = _corr(design, design.w * counts, na)
+        except ValueError:
+            continue
+        corrs.append(corr[np.ix_(idx, idx)])
+    failed = len(all_counts) - len(corrs)
+    if not corrs:
+        return [], failed
+    corrs = np.ascontiguousarray(np.array(corrs))
+    good = np.linalg.eigvalsh(corrs[:, 1:, 1:])[:, 0] >= COLLINEAR_TOL
+    ext = _game_index(n_units, phantoms) if phantoms else _NO_EXT
+    imps, bad = _bootstrap_kernel(np.ascontiguousarray(corrs[good]), off, ext,
+                                  _shapley_weights(n_units))
+    keep = bad < 0
+    failed += int((~good).sum() + (~keep).sum())
+    return list(imps[keep]), failed
 
 
 def _signs(design, na, binary):
@@ -974,12 +1154,19 @@ def relative_importance(data: pd.DataFrame, outcome: str, drivers, method: str =
         if progress:
             from tqdm.auto import tqdm
             steps = tqdm(steps, desc="bootstrap", unit="resample")
+        batched = method != "johnson" and not binary and len(design.units) + len(
+            design.phantoms or []) <= BATCH_MAX_UNITS
         for _ in steps:
             counts = np.bincount(rng.integers(0, n, n), minlength=n)
+            if batched:          # only the weighted cross-products here; the walks below
+                draws.append(counts)
+                continue
             try:
                 draws.append(_estimate(design, design.w * counts, method, na, binary)[0])
             except ValueError:
                 failed += 1
+        if batched:
+            draws, failed = _bootstrap_lmg(design, draws, na)
         if not draws:
             raise ValueError("no bootstrap resample could be fitted (a driver without variance "
                              "or collinear drivers in every resample). Fix: use more "
