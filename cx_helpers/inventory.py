@@ -34,8 +34,8 @@ INVENTORY_COLUMNS = [
 
 def default_outcome(study: Study) -> str | None:
     """The outcome of importance and impact by default: the study's first 0-10 ``nps`` outcome,
-    else its first ordinal or continuous outcome, else ``None``."""
-    for kinds in (("nps",), ("ordinal", "continuous")):
+    else its first ordinal or continuous outcome, else its first yes/no outcome, else ``None``."""
+    for kinds in (("nps",), ("ordinal", "continuous"), ("binary",)):
         for name, spec in study.outcome_specs.items():
             if spec.kind in kinds:
                 return name

@@ -317,3 +317,15 @@ def test_figures_label_suppressed_rows(sample_study):
     with pytest.raises(ValueError):
         plots.stage_channel_heatmap(grid, "nps")
     plt.close("all")
+
+
+def test_default_outcome_falls_back_to_a_yes_no_outcome(tmp_path):
+    """A study whose only outcome is yes/no still gets importance and impact against it."""
+    from cx_helpers import load_study
+    from cx_helpers.inventory import default_outcome
+    from cx_helpers.synth import write_study
+
+    study = load_study(write_study(tmp_path / "airline", customers=400, seed=1, shape="airline"))
+    kinds = {o.kind for o in study.outcome_specs.values()}
+    assert kinds == {"binary"}
+    assert study.outcome_specs[default_outcome(study)].kind == "binary"
