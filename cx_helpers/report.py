@@ -24,7 +24,8 @@ import pandas as pd
 from cx_helpers.metrics import value_text
 from cx_helpers.outputs import write_csv
 
-__all__ = ["build_report", "executive_summary", "find_chromium", "print_pdf"]
+__all__ = ["available_inputs", "build_report", "executive_summary", "find_chromium",
+           "print_pdf"]
 
 DEFAULT_COLOUR = "#1f5f8b"
 # progress bars in a notebook are widgets: live feedback, not part of a report
@@ -445,9 +446,52 @@ table.</p>
 </section>"""
 
 
+def available_inputs(study) -> set[str]:
+    """What a study's inputs allow, as the names notebook cells are tagged with (``needs-X``).
+
+    ``survey`` (respondents), ``ratings`` (rated touchpoints), ``outcomes`` (an outcome known for
+    respondents), ``drivers`` (ratings and outcomes), ``segments`` (a segment with two values or
+    more), ``events``, ``journeys`` (declared) and ``compare`` (a survey and journeys, declared
+    or rebuilt from the events).
+    """
+    have = set()
+    frame = study.respondents
+    if len(frame):
+        have.add("survey")
+        if study.rated_touchpoints:
+            have.add("ratings")
+        if any(name in frame and frame[name].notna().any() for name in study.outcome_specs):
+            have.add("outcomes")
+        if any(frame[s].nunique() > 1 for s in study.segments):
+            have.add("segments")
+        if study.journeys:
+            have.add("journeys")
+    if {"ratings", "outcomes"} <= have:
+        have.add("drivers")
+    if study.events is not None and len(study.events):
+        have.add("events")
+    if "survey" in have and have & {"journeys", "events"}:
+        have.add("compare")
+    return have
+
+
+def _unmet(cell, available) -> bool:
+    needs = [t[len("needs-"):] for t in cell.get("metadata", {}).get("tags", [])
+             if t.startswith("needs-")]
+    return available is not None and any(n not in available for n in needs)
+
+
+def _heading_only(cell):
+    """A prose cell of a section the study cannot have: its heading stays (the code below it
+    says in one line why the section is empty), its explanation goes."""
+    cell = copy.deepcopy(cell)
+    cell.source = "\n".join(line for line in cell.source.splitlines() if line.startswith("#"))
+    return cell
+
+
 def build_report(executed, out_path, *, title: str, client: str = "", study_name: str = "",
                  tables_dir=None, params=None, n_respondents: int = 0, colour: str | None = None,
-                 logo=None, run_id: str = "") -> Path:
+                 logo=None, run_id: str = "", available: set[str] | None = None) -> Path:
     """Join executed notebooks into one self-contained HTML report with no code.
 
     Parameters
@@ -470,6 +514,9 @@ def build_report(executed, out_path, *, title: str, client: str = "", study_name
         Primary colour (``#rrggbb``) from the study's branding.
     logo : Path, optional
         Logo image file, embedded in the title block.
+    available : set of str, optional
+        What the study's inputs allow (:func:`available_inputs`): prose cells tagged
+        ``needs-X`` for an X not available keep only their heading. None keeps every cell.
 
     Returns
     -------
@@ -487,6 +534,10 @@ def build_report(executed, out_path, *, title: str, client: str = "", study_name
             tags = cell.get("metadata", {}).get("tags", [])
             if {"parameters", "injected-parameters", "remove-cell"} & set(tags):
                 continue
+            if cell.cell_type == "markdown" and _unmet(cell, available):
+                cell = _heading_only(cell)
+                if not cell.source:
+                    continue
             if cell.cell_type == "code":
                 cell = copy.deepcopy(cell)
                 cell.outputs = [o for o in cell.outputs

@@ -17,7 +17,7 @@ from importlib import metadata
 from pathlib import Path
 
 from cx_helpers.errors import StudyError
-from cx_helpers.report import build_report, print_pdf
+from cx_helpers.report import available_inputs, build_report, print_pdf
 from cx_helpers.study import load_study
 
 __all__ = ["NOTEBOOKS", "RunError", "run_many", "run_study", "sha256", "slug"]
@@ -300,7 +300,7 @@ def run_study(study_path, out=None, seed=None, min_base=None, parameters=None, s
                      params=params, n_respondents=len(study.respondents),
                      colour=branding.get("primary_colour"),
                      logo=study_path / branding["logo"] if branding.get("logo") else None,
-                     run_id=run_dir.name)
+                     run_id=run_dir.name, available=available_inputs(study))
         if pdf:
             print_pdf(run_dir / "report.html", run_dir / "report.pdf")
         manifest["timings"]["report"] = round(time.perf_counter() - t0, 2)

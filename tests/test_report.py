@@ -403,3 +403,37 @@ def _make_logo(tmp_path):
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+def test_prose_of_a_section_the_study_cannot_have_keeps_only_its_heading(tmp_path):
+    import nbformat
+
+    from cx_helpers.report import build_report
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("## Journeys rebuilt from the event log\n\nLong "
+                                      "explanation of event logs.",
+                                      metadata={"tags": ["needs-events"]}),
+        nbformat.v4.new_markdown_cell("## Outcomes\n\nExplanation of outcomes.",
+                                      metadata={"tags": ["needs-outcomes"]}),
+        nbformat.v4.new_markdown_cell("Untagged prose stays.")]
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, path)
+    html = build_report([path], tmp_path / "r.html", title="t",
+                        available={"outcomes"}).read_text()
+    assert "Journeys rebuilt from the event log" in html
+    assert "Long explanation of event logs" not in html
+    assert "Explanation of outcomes." in html and "Untagged prose stays." in html
+
+
+def test_available_inputs_of_real_studies(sample_study):
+    from cx_helpers import load_study
+    from cx_helpers.report import available_inputs
+
+    from conftest import ROOT
+
+    assert available_inputs(sample_study) == {"survey", "ratings", "outcomes", "segments",
+                                              "drivers", "events", "journeys", "compare"}
+    clicks = load_study(ROOT / "data" / "examples" / "ecom-clickstream")
+    assert available_inputs(clicks) == {"events"}
