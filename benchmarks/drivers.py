@@ -4,7 +4,7 @@ Prints a table of seconds for exact LMG at p = 8, 12, 16, 20, 25 drivers on 5000
 respondents with correlated drivers:
 
 * ``cx`` -- :func:`cx_helpers.importance.relative_importance` end to end (weighted correlation,
-  all-subset R^2 by the compiled sweep walk, Shapley values in numpy);
+  all-subset R^2 by the compiled sweep walk, Shapley values by a compiled kernel);
 * ``gray`` -- the textbook alternative, a Gray-code walk that sweeps one driver in or out of the
   full (p+1)^2 matrix per subset (compiled with numba here, for comparison only);
 * ``brute`` -- one least-squares fit per subset (numpy.linalg.lstsq); stopped when it would
@@ -18,7 +18,10 @@ respondents with correlated drivers:
   and pass ``--da-python /tmp/cx-da-venv/bin/python`` (the default path is tried).
 
 Then 200 bootstrap resamples at p = 12, and numba's JIT compile time (cold cache) reported apart
-from run time.
+from run time; then notebook 02's heavy call on the bundled sample study (``--sample``, the
+default): LMG of the main outcome over 20 touchpoints with not-rated indicators (40 columns),
+200 resamples, batched (one compiled walk per resample, in parallel, fused with its Shapley
+sums) against the former loop of one ``_estimate`` per resample, and the ordered-logit fits.
 
 Usage: ``.venv/bin/python benchmarks/drivers.py [--budget 30] [--da-python PATH] [--quick]``
 """
@@ -184,6 +187,8 @@ def main(argv=None):
     parser.add_argument("--da-max-p", type=int, default=16,
                         help="largest p to try dominance-analysis at (stopped after 150 s)")
     parser.add_argument("--quick", action="store_true", help="p = 8, 12, 16 only")
+    parser.add_argument("--no-sample", action="store_true",
+                        help="skip the timings on the bundled sample study")
     args = parser.parse_args(argv)
     ps = PS[:3] if args.quick else PS
     rng = np.random.default_rng(1)
@@ -244,6 +249,39 @@ def main(argv=None):
           f"(target <= 10 s); widest interval {(out['high'] - out['low']).max():.4f}")
     print("targets: p = 20 <= 0.5 s, p = 25 <= 30 s")
     binary_outcome()
+    if not args.no_sample:
+        sample_study()
+
+
+def sample_study():
+    """Notebook 02's bootstrap and model fits on the bundled sample study (issue 13)."""
+    from cx_helpers import drivers as kd
+    from cx_helpers import load_study
+
+    study = load_study(Path(__file__).resolve().parents[1] / "data" / "sample")
+    frame, tps = study.frame(), list(study.rated_touchpoints)
+    main_outcome = next(iter(study.outcome_specs))
+    kw = dict(data=frame, outcome=main_outcome, drivers=tps, weights="weight", na="indicator",
+              n_boot=200, seed=20261122)
+    print(f"\nsample study: LMG of '{main_outcome}' over {len(tps)} touchpoints (na='indicator'),"
+          " 200 resamples")
+    importance.relative_importance(**{**kw, "n_boot": 2})        # compile the batch kernel
+    batch_s, batch = best_of(lambda: importance.relative_importance(**kw), 1)
+    limit = importance.BATCH_MAX_UNITS
+    importance.BATCH_MAX_UNITS = -1          # the former loop: one _estimate per resample
+    try:
+        loop_s, loop = best_of(lambda: importance.relative_importance(**kw), 1)
+    finally:
+        importance.BATCH_MAX_UNITS = limit
+    diff = np.abs(batch[["low", "high"]].to_numpy() - loop[["low", "high"]].to_numpy()).max()
+    print(f"batched: {batch_s:.2f} s; one resample at a time: {loop_s:.2f} s; "
+          f"max |interval diff| {diff:.1e}")
+    kd_s, _ = best_of(lambda: kd.key_drivers(study, outcomes=[main_outcome], n_boot=200,
+                                             seed=20261122, segments=study.segments or None), 1)
+    print(f"key_drivers (LMG and Johnson with intervals, segment split): {kd_s:.2f} s")
+    for name, spec in study.outcome_specs.items():
+        fit_s, _ = best_of(lambda: kd.driver_model(study, name), 1)
+        print(f"driver_model('{name}', {spec.kind}): {fit_s:.2f} s")
 
 
 def binary_outcome():
