@@ -35,7 +35,7 @@ import pandas as pd
 from cx_helpers.errors import StudyError
 
 __all__ = ["ALIAS_TOL", "MIN_NA", "NA_HANDLINGS", "NA_SUFFIX", "design_matrix",
-           "independent_columns", "resolve_na"]
+           "independent_columns", "rated_enough", "resolve_na"]
 
 NA_HANDLINGS = ("indicator", "complete", "mean")
 NA_SUFFIX = "__na"
@@ -266,3 +266,26 @@ def design_matrix(data: pd.DataFrame, columns, na: str = "indicator", weights=No
     attrs["owners"] = {c: o for c, o in attrs["owners"].items() if c in kept}
     out.attrs = attrs
     return out
+
+
+def rated_enough(ratings: pd.DataFrame, min_base: int) -> tuple[list[str], list[str]]:
+    """Split touchpoints into those rated by at least ``min_base`` respondents and the rest.
+
+    A driver model or importance split that held a touchpoint rated by a handful of respondents
+    would publish numbers (coefficient, importance, share) that rest on fewer answers than the
+    minimum base; such touchpoints are left out of the driver analysis instead.
+
+    Parameters
+    ----------
+    ratings : DataFrame
+        A column per touchpoint (``Study.ratings``), missing where not rated.
+    min_base : int
+        The study's minimum base.
+
+    Returns
+    -------
+    (kept, left_out) : two lists of touchpoint ids, in column order
+    """
+    counts = ratings.notna().sum()
+    return ([c for c in ratings.columns if counts[c] >= min_base],
+            [c for c in ratings.columns if counts[c] < min_base])

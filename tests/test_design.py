@@ -395,3 +395,12 @@ def test_notebook_02_with_a_yes_no_main_outcome(tmp_path, sample_dir):
     assert models["outcome"].iloc[0] == "churn" and models["model"].iloc[0] == "logit"
     pmap = pd.read_csv(out / "tables" / "priority_map.csv")
     assert "sign" in pmap.columns
+
+
+def test_rated_enough_splits_at_the_minimum_base():
+    from cx_helpers.design import rated_enough
+
+    ratings = pd.DataFrame({"a": [1.0] * 30 + [np.nan] * 5, "b": [2.0] * 29 + [np.nan] * 6,
+                            "c": [np.nan] * 35})
+    assert rated_enough(ratings, 30) == (["a"], ["b", "c"])
+    assert rated_enough(ratings, 29) == (["a", "b"], ["c"])
