@@ -11,7 +11,7 @@ import re
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -140,6 +140,17 @@ def _check_out(run_dir: Path, study_path: Path) -> None:
         raise StudyError("--out must lie outside the study folder (the run would mix its output "
                          "with the study's inputs).", file=run_dir,
                          fix="give a folder outside the study, e.g. reports/<study>/<name>.")
+
+
+def _stop_kernels() -> None:
+    """Terminate this process's kernels (an interrupted run), without their tracebacks."""
+    import psutil
+
+    for child in psutil.Process().children(recursive=True):
+        try:
+            child.terminate()
+        except psutil.Error:
+            pass
 
 
 def _notebook_defaults(notebooks) -> dict:
@@ -279,14 +290,23 @@ def run_study(study_path, out=None, seed=None, min_base=None, parameters=None, s
         if progress:
             print(f"running {len(notebooks)} notebooks ({workers} at a time): "
                   f"{', '.join(notebooks)}", flush=True)
-        with ThreadPoolExecutor(max_workers=workers) as pool:
+        pool = ThreadPoolExecutor(max_workers=workers)
+        try:
             futures = [pool.submit(execute, name) for name in notebooks]
+            pending = set(futures)
+            while pending:   # short waits, so that Ctrl-C reaches this thread at once
+                _, pending = wait(pending, timeout=0.5)
             errors = []
             for future in futures:
                 try:
                     future.result()
                 except RunError as exc:
                     errors.append(exc)
+        except KeyboardInterrupt:
+            _stop_kernels()     # the notebooks stop at once, and quietly
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
         if errors:
             raise RunError(" ".join(str(e) for e in errors))
         executed = [run_dir / "notebooks" / name for name in notebooks]

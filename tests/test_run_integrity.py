@@ -81,3 +81,30 @@ def test_segment_under_the_minimum_base_is_not_run(sample_copy, tmp_path):
     with pytest.raises(StudyError, match="6 respondents, fewer than the minimum base of 30"):
         runner.run_study(sample_copy, out=out, segment="region=Islands", progress=False)
     assert not out.exists()
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_run_at_once_and_marks_it(sample_dir, tmp_path):
+    """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) mid-run."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "cx_helpers", "run", str(sample_dir), "--out",
+                             str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    deadline = time.time() + 120
+    while not (out / "notebooks").is_dir() and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(3)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "Traceback" not in err
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"].startswith("interrupted")
+    assert (out / "FAILED.txt").is_file() and not (out / "report.html").exists()
+    assert not (out / runner.LOCK_NAME).exists()
