@@ -132,6 +132,9 @@ CONFIG: dict[str, Key] = {
     "segments": _k("names", "Survey columns to break results down by."),
     "weight": _k("string", "Survey weight column (> 0)."),
     "pii": _k("names", "Survey columns never read (personal data, free text)."),
+    "read_outside": _k("names", "Folders outside the study whose files its tables may be read "
+                                "from (an explicit opt-in; by default a study reads nothing "
+                                "outside its folder)."),
     "journeys": _k("object", "Declared journeys and how events are cut into journeys.", {
         "declared": _k("map", "Journey name -> its touchpoints.", {
             "touchpoints": _k("names", "The journey's touchpoint ids."),

@@ -290,17 +290,41 @@ def _read_config(root: Path) -> dict:
     return config
 
 
-def _inside(root: Path, path: Path, what, problems, file) -> bool:
-    """True when ``path`` (symbolic links followed) lies inside the study folder ``root``."""
-    try:
-        path.resolve().relative_to(root.resolve())
+def _inside(root: Path, path: Path, what, problems, file, allowed=()) -> bool:
+    """True when ``path`` (symbolic links followed) lies inside the study folder ``root``, or in
+    one of the ``allowed`` folders the config opted in to (``read_outside``)."""
+    target = path.resolve()
+    if any(target.is_relative_to(Path(folder).resolve()) for folder in (root, *allowed)):
         return True
-    except ValueError:
-        problems.append(StudyError(
-            f"{what} points outside the study folder ({path}).", file=file,
-            expected="a file inside the study folder (a study reads nothing outside it)",
-            fix="copy the file into the study folder and give its name relative to it."))
-        return False
+    problems.append(StudyError(
+        f"{what} points outside the study folder ({path}).", file=file,
+        expected="a file inside the study folder (a study reads nothing outside it unless its "
+                 "folder is listed under read_outside:)",
+        fix="copy the file into the study folder and give its name relative to it, or list "
+            "its folder under read_outside: in study.yaml to read it where it is."))
+    return False
+
+
+def _outside_folders(config, root: Path, problems, file) -> list[Path]:
+    """The folders outside the study that ``read_outside:`` opts in to (tables only)."""
+    value = config.get("read_outside")
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        problems.append(StudyError(f"read_outside is {value!r}.", file=file,
+                                   expected="a list of folders, e.g. [../shared/exports]",
+                                   fix="list the folders whose files the study may read."))
+        return []
+    folders = []
+    for v in value:
+        folder = root / v
+        if not folder.is_dir():
+            problems.append(StudyError(f"read_outside names {v!r}, which is not a folder.",
+                                       file=file, fix="give existing folders (relative to the "
+                                                      "study, or absolute)."))
+        else:
+            folders.append(folder)
+    return folders
 
 
 _SIGNATURES = (
@@ -664,6 +688,7 @@ def load_study(path, segment: str | None = None) -> Study:
     inputs = [cfg_file]
     warnings: list[str] = []
     pii = [str(c) for c in (config.get("pii") or [])]
+    outside = _outside_folders(config, root, problems, cfg_file)
 
     def read(role):
         spec = tables_cfg.get(role)
@@ -675,7 +700,7 @@ def load_study(path, segment: str | None = None) -> Study:
         if not isinstance(spec["path"], str):
             return None, None  # reported by _check_values
         file = root / spec["path"]
-        if not _inside(root, file, f"tables.{role}.path", problems, cfg_file):
+        if not _inside(root, file, f"tables.{role}.path", problems, cfg_file, outside):
             return None, None
         drop = pii if role == "survey" else ()
         try:

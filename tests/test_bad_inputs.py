@@ -529,3 +529,21 @@ def test_corpus_is_large_and_covers_every_family():
     assert len(CASES) >= 100
     assert set(families) == {"config", "paths", "files", "data", "pii"}
     assert len({c[1] for c in CASES}) == len(CASES)
+
+
+def test_read_outside_opts_in_to_a_folder(base, tmp_path):
+    """A table outside the study is read only from a folder the config lists under read_outside."""
+    study = tmp_path / "study"
+    shutil.copytree(base, study)
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    shutil.move(study / "survey.csv", exports / "survey.csv")
+    set_config(study, tables__survey__path="../exports/survey.csv")
+    with pytest.raises(Exception, match="read_outside"):
+        load_study(study)
+    set_config(study, read_outside=["../exports"])
+    loaded = load_study(study)
+    assert len(loaded.respondents) == len(pd.read_csv(exports / "survey.csv"))
+    set_config(study, read_outside=["../nowhere"])
+    with pytest.raises(Exception, match="not a folder"):
+        load_study(study)
