@@ -134,6 +134,23 @@ def _sweep_unit(levels, src, dst, lo, hi):
     return True
 
 
+@_jit(inline="always")
+def _step(m, n_units):
+    """Subset ``m``'s lowest unit ``b`` (the one swept in last) and the level holding its
+    parent's matrix: that of the next unit up, or ``n_units`` (the top) when ``b`` is alone."""
+    b = 0
+    while (m >> b) & 1 == 0:
+        b += 1
+    rest = m >> (b + 1)
+    if rest == 0:
+        return b, n_units
+    parent = b + 1
+    while rest & 1 == 0:
+        rest >>= 1
+        parent += 1
+    return b, parent
+
+
 @_jit()
 def _walk_task(corr, off, top_bits, task, values, levels):
     """Fill ``values`` for the subsets whose top ``top_bits`` units are the bits of ``task``.
@@ -154,17 +171,7 @@ def _walk_task(corr, off, top_bits, task, values, levels):
     values[top] = 1.0 - levels[base, 0, 0] / syy if top else 0.0
     for low in range(1, 1 << low_bits):
         m = top | low
-        b = 0
-        while (low >> b) & 1 == 0:
-            b += 1
-        rest = m >> (b + 1)
-        if rest == 0:
-            parent = n_units
-        else:
-            parent = b + 1
-            while rest & 1 == 0:
-                rest >>= 1
-                parent += 1
+        b, parent = _step(m, n_units)
         if not _sweep_unit(levels, parent, b, off[b] + 1, off[b + 1]):
             return m
         values[m] = 1.0 - levels[b, 0, 0] / syy
@@ -308,17 +315,7 @@ def _walk_shapley(corr, off, w, levels, acc):
             if m == 0:
                 x[0] = 0.0
                 continue
-            b = 0
-            while (m >> b) & 1 == 0:
-                b += 1
-            rest = m >> (b + 1)
-            if rest == 0:
-                parent = n_units
-            else:
-                parent = b + 1
-                while rest & 1 == 0:
-                    rest >>= 1
-                    parent += 1
+            b, parent = _step(m, n_units)
             if not _sweep_unit(levels, parent, b, off[b] + 1, off[b + 1]):
                 return m
             x[lo] = 1.0 - levels[b, 0, 0] / syy
