@@ -63,8 +63,9 @@ _READ = {
 _PATH = _k("string", "The file, relative to the study folder.")
 
 CONFIG: dict[str, Key] = {
-    "name": _k("string", "Study name: the report folder is reports/<name>/<run-id>/."),
-    "client": _k("string", "The client's name, shown in the report."),
+    "name": _k("code", "Study name (text or a number): the report folder is "
+                       "reports/<name>/<run-id>/."),
+    "client": _k("code", "The client's name, shown in the report."),
     "description": _k("string", "A description of the study."),
     "seed": _k("integer", "Default seed of every random step (cx run --seed overrides).",
                minimum=0),
@@ -218,3 +219,19 @@ def json_schema() -> dict:
         "properties": {k: _json(v) for k, v in CONFIG.items()},
         "additionalProperties": False,
     }
+
+
+def schema_problems(config: dict) -> list[tuple[str, str, str]]:
+    """Every place where ``config`` breaks :func:`json_schema`: ``(key path, what is wrong,
+    what the key is for)``, in a stable order.
+
+    The loader runs this after its own, more specific checks, so that the one typed definition
+    (:data:`CONFIG`) governs the values a study may hold as well as its keys.
+    """
+    from jsonschema import Draft202012Validator
+
+    found = []
+    for err in Draft202012Validator(json_schema()).iter_errors(config):
+        path = ".".join(str(p) for p in err.absolute_path) or "(top level)"
+        found.append((path, err.message, str(err.schema.get("description", ""))))
+    return sorted(found)

@@ -19,7 +19,7 @@ import pandas as pd
 import yaml
 
 from cx_helpers.errors import StudyError
-from cx_helpers.schema import key_tree
+from cx_helpers.schema import key_tree, schema_problems
 
 __all__ = ["Journey", "Outcome", "Study", "load_study", "summarize"]
 
@@ -936,6 +936,12 @@ def load_study(path, segment: str | None = None) -> Study:
         else:
             inputs.append(logo)
 
+    if not problems:  # the typed definition has the last word on every value
+        for where, what, meaning in schema_problems(config):
+            problems.append(StudyError(f"'{where}': {what}.", file=cfg_file,
+                                       expected=meaning or None,
+                                       fix="correct the value (see data/README.md, or "
+                                           "`cx schema`)."))
     if problems:  # a top-level default shared by many columns is reported once
         raise StudyError.collect(list({str(p): p for p in problems}.values()))
 
