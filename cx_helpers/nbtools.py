@@ -34,11 +34,13 @@ def refresh(path, kernel_name=None) -> None:
     """Execute a notebook in its folder, then store it cleaned."""
     from nbclient import NotebookClient
 
+    from cx_helpers.runner import KERNEL_ARGUMENTS
     from cx_helpers.runner import kernel_name as default_kernel
 
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
     NotebookClient(nb, kernel_name=kernel_name or default_kernel(), timeout=600,
+                   extra_arguments=KERNEL_ARGUMENTS,
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     nbformat.write(clean(nb), path)
 
