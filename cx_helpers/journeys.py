@@ -28,6 +28,7 @@ from statsmodels.tools.sm_exceptions import PerfectSeparationError
 from threadpoolctl import threadpool_limits
 
 from cx_helpers.design import design_matrix, independent_columns, resolve_na
+from cx_helpers.display import p_text, pct
 from cx_helpers.errors import StudyError
 from cx_helpers.study import Study
 
@@ -611,14 +612,6 @@ def compare_all(study: Study, outcomes=None, na: str | None = None,
     return table
 
 
-def _pct(x):
-    return f"{100.0 * x:.0f} %"
-
-
-def _p_text(p):
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
-
-
 def _f3(x) -> str:
     """Three decimals without a negative zero."""
     s = f"{x:.3f}"
@@ -696,8 +689,8 @@ def verdicts(comparison: pd.DataFrame, study: Study | None = None,
                 size, lo, hi = (g, gl, gh) if win else (-g, -gh, -gl)
                 what = ("variance explained (" if metric == "r2"
                         else "predictive power (AUC above chance, 0.5; ")
-                sentence += (f"; relative to the touchpoint measures, {_pct(size)} {more} {what}"
-                             f"{ci} {_pct(lo)} to {_pct(hi)})")
+                sentence += (f"; relative to the touchpoint measures, {pct(size, 0)} {more} {what}"
+                             f"{ci} {pct(lo, 0)} to {pct(hi, 0)})")
         else:
             verdict = "no difference"
             sentence = (f"no detectable difference between journey and touchpoint measures in "
@@ -723,7 +716,7 @@ def verdicts(comparison: pd.DataFrame, study: Study | None = None,
         else:
             adds = p_nested < 1.0 - level
             test = ("robust Wald test " if test_name.startswith("Wald")
-                    else f"{test_name} test ") + _p_text(p_nested)
+                    else f"{test_name} test ") + p_text(p_nested)
             if adds and not tj > t:
                 nested_sentence = (f"Added to the touchpoint measures, journey measures add "
                                    f"information about {label} in the fitted sample ({test}) "

@@ -21,6 +21,7 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 
+from cx_helpers.display import p_text
 from cx_helpers.metrics import value_text
 from cx_helpers.outputs import write_csv
 
@@ -95,10 +96,6 @@ def _cap(text) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _p(p) -> str:
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
-
-
 def _outcome_items(tables: Path, min_base: int) -> list[tuple[str, str]]:
     """Where the study stands on each outcome (``outcomes.csv``), else the NPS (``nps.csv``)."""
     overall = _read(tables, "outcomes")
@@ -153,7 +150,7 @@ def _segment_item(tables: Path) -> list[tuple[str, str]]:
         digits = 2 if metric == "mean" else 1
         parts.append(f"{r['by']} {r['segment']}: {scale * r['diff']:+.{digits}f}{unit}{on} "
                      f"against {other} (95 % CI {scale * r['low']:+.{digits}f} to "
-                     f"{scale * r['high']:+.{digits}f}; adjusted {_p(r['p_adjusted'])})")
+                     f"{scale * r['high']:+.{digits}f}; adjusted {p_text(r['p_adjusted'])})")
     more = f"; {len(sig) - 4} more in the segment tables" if len(sig) > 4 else ""
     return [("Segments", f"{len(sig)} of the {size} segment tests show a difference once all "
                          f"are corrected together (Holm): {'; '.join(parts)}{more}.")]

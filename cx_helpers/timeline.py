@@ -23,7 +23,7 @@ periods of the same series (same measure, step and group): Fisher's exact test (
 :func:`fisher_p`) of the period's ``x`` in ``n`` against the other periods' successes in their
 bases, which allows for the baseline's own uncertainty (a single event where the other periods
 have none is not proof of an incident), with Holm's correction over the periods of the series
-(:func:`holm`); ``stands_out`` is true when the adjusted p-value is under ``alpha``, and
+(:func:`cx_helpers.metrics.adjust_p`); ``stands_out`` is true when the adjusted p-value is under ``alpha``, and
 ``direction`` says whether the period is below or above the others. As with a control chart's
 revised limits, the period that stands out most is then left out of the baselines of the others
 and the tests repeated, one period at a time, until no further period stands out, so a long
@@ -39,8 +39,9 @@ from scipy.special import gammaln
 from statsmodels.stats.proportion import proportion_confint
 
 from .errors import StudyError
+from .metrics import adjust_p
 
-__all__ = ["PERIODS", "fisher_p", "funnel_steps", "holm", "is_funnel", "journey_steps",
+__all__ = ["PERIODS", "fisher_p", "funnel_steps", "is_funnel", "journey_steps",
            "nesting", "panels", "timeline", "touchpoint_steps", "wide", "windows"]
 
 PERIODS = {"week": "W-SUN", "month": "M"}
@@ -238,19 +239,6 @@ def _logc(n, k):
     return gammaln(np.add(n, 1.0)) - gammaln(np.add(k, 1.0)) - gammaln(np.subtract(n, k) + 1.0)
 
 
-def holm(p) -> np.ndarray:
-    """Holm's step-down adjusted p-values (as ``statsmodels.stats.multitest.multipletests(p,
-    method="holm")[1]``, which runs a full garbage collection on every call: too slow for
-    hundreds of series in a notebook)."""
-    p = np.asarray(p, float)
-    order = np.argsort(p, kind="stable")
-    m = len(p)
-    stepped = np.maximum.accumulate(p[order] * np.arange(m, 0, -1))
-    out = np.empty(m)
-    out[order] = np.minimum(stepped, 1.0)
-    return out
-
-
 def _series_tests(n, x, shown, alpha):
     """Baselines, p-values and Holm-adjusted p-values of one series (numpy arrays).
 
@@ -272,7 +260,7 @@ def _series_tests(n, x, shown, alpha):
             p[i] = fisher_p(int(x[i]), int(n[i]), int(other_x[i]), int(other_n[i]))
         adj = np.full(k, np.nan)
         if test.any():
-            adj[test] = holm(p[test])
+            adj[test] = adjust_p(p[test])
         flagged = np.nan_to_num(adj, nan=1.0) < alpha
         new = flagged & ~excluded
         if not new.any():

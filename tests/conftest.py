@@ -60,6 +60,27 @@ def shared_data() -> Path:
 FAST = ("-p", "n_boot", "30", "-p", "n_repeats", "2")
 
 
+def survey_study(folder, df, outcomes, drivers, *, na_codes=(), segments=(), weight=None,
+                 na=None):
+    """Write ``df`` as a one-stage survey study on 1-5 (id column ``rid``) and load it."""
+    import yaml
+
+    from cx_helpers import load_study
+
+    folder.mkdir(parents=True)
+    df.to_csv(folder / "survey.csv", index=False)
+    config = {"name": "t", "rating_scale": [1, 5], "na_codes": list(na_codes),
+              "tables": {"survey": {"path": "survey.csv", "id": "rid"}}, "stages": ["s"],
+              "touchpoints": {d: {"column": d, "stage": "s"} for d in drivers},
+              "outcomes": outcomes, "segments": list(segments)}
+    if weight:
+        config["weight"] = weight
+    if na:
+        config["na"] = na
+    (folder / "study.yaml").write_text(yaml.safe_dump(config))
+    return load_study(folder)
+
+
 def cx(*args, cwd=None):
     """Run the ``cx`` command line in a subprocess."""
     import subprocess

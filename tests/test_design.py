@@ -14,27 +14,19 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
-import yaml
 from scipy import stats
 from statsmodels.miscmodels.ordinal_model import OrderedModel
 
 import cx_helpers as cx
+from conftest import survey_study
 from cx_helpers.design import design_matrix
 from cx_helpers.drivers import condition_number, driver_model, key_drivers
 from cx_helpers.importance import relative_importance
 
 
 def _study(folder, df, outcomes, drivers, na_codes=(9,), segments=(), na=None):
-    folder.mkdir(parents=True)
-    df.to_csv(folder / "survey.csv", index=False)
-    config = {"name": "t", "rating_scale": [1, 5], "na_codes": list(na_codes),
-              "tables": {"survey": {"path": "survey.csv", "id": "rid"}}, "stages": ["s"],
-              "touchpoints": {d: {"column": d, "stage": "s"} for d in drivers},
-              "outcomes": outcomes, "segments": list(segments)}
-    if na:
-        config["na"] = na
-    (folder / "study.yaml").write_text(yaml.safe_dump(config))
-    return cx.load_study(folder)
+    return survey_study(folder, df, outcomes, drivers, na_codes=na_codes, segments=segments,
+                        na=na)
 
 
 def _ratings(rng, n, p, effects, noise="logistic"):

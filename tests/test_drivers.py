@@ -8,27 +8,18 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
-import yaml
 from scipy import stats
 from statsmodels.miscmodels.ordinal_model import OrderedModel
 from statsmodels.stats.outliers_influence import variance_inflation_factor
 
 import cx_helpers as cx
+from conftest import survey_study
 from cx_helpers.drivers import collinearity, driver_model, priority_map
 
 
 def _write_study(folder, df, outcomes, drivers, weight=None, segments=(), na_codes=()):
-    folder.mkdir()
-    df.to_csv(folder / "survey.csv", index=False)
-    config = {"name": "t", "rating_scale": [1, 5], "na_codes": list(na_codes),
-              "tables": {"survey": {"path": "survey.csv", "id": "rid"}},
-              "stages": ["s"],
-              "touchpoints": {d: {"column": d, "stage": "s"} for d in drivers},
-              "outcomes": outcomes, "segments": list(segments)}
-    if weight:
-        config["weight"] = weight
-    (folder / "study.yaml").write_text(yaml.safe_dump(config))
-    return cx.load_study(folder)
+    return survey_study(folder, df, outcomes, drivers, na_codes=na_codes, segments=segments,
+                        weight=weight)
 
 
 @pytest.fixture(scope="module")
