@@ -156,12 +156,33 @@ def _segment_item(tables: Path) -> list[tuple[str, str]]:
                          f"are corrected together (Holm): {'; '.join(parts)}{more}.")]
 
 
+def _segments_beside(imp: pd.DataFrame) -> list[tuple[str, str]]:
+    """One sentence when segments outweigh every touchpoint in the split beside them
+    (``lmg_segments`` rows of the first outcome): who the respondents are matters more."""
+    if not _has(imp, "method", "level", "share", "label"):
+        return []
+    part = imp[(imp["outcome"] == imp["outcome"].iloc[0]) & (imp["method"] == "lmg_segments")]
+    segs = part[part["level"] == "segment"].sort_values("share", ascending=False)
+    tps = part[part["level"] == "driver"]
+    if segs.empty or tps.empty or segs["share"].iloc[0] <= tps["share"].max():
+        return []
+    lead = segs[segs["share"] > tps["share"].max()]
+    names = [f"{r['label']} ({r['share']:.0f} %)" for _, r in lead.iterrows()]
+    name = str(part["outcome_label"].iloc[0]) if "outcome_label" in part else ""
+    return [("Segments beside the touchpoints",
+             f"who the respondents are explains more of {_inline(name)} than any touchpoint: "
+             f"{_label_list(names)} of the explained variance, against at most "
+             f"{tps['share'].max():.0f} % for a touchpoint, when segments and touchpoints are "
+             "split together. Touchpoint importances partly stand in for these segments.")]
+
+
 def _driver_items(tables: Path) -> tuple[list[tuple[str, str]], str | None, list[str]]:
     """Top drivers of the first outcome (negative ones said to go the other way)."""
     imp = _read(tables, "importance")
     if not _has(imp, "outcome", "method", "importance"):
         return ([("Key drivers", "not analysed in this study (it needs survey ratings of the "
                                  "touchpoints and an outcome).")], None, [])
+    beside = _segments_beside(imp)
     if "level" in imp:
         imp = imp[imp["level"].fillna("driver") == "driver"]
     outcome = imp["outcome"].iloc[0]
@@ -199,7 +220,7 @@ def _driver_items(tables: Path) -> tuple[list[tuple[str, str]], str | None, list
                       f"{_inline(name)}, other ratings equal. Improving "
                       f"{'it' if len(negative) == 1 else 'them'} is not indicated by this "
                       "association."))
-    return items, name, list(top[label_col])
+    return items + beside, name, list(top[label_col])
 
 
 def _fix_items(tables: Path, outcome_name: str | None) -> list[tuple[str, str]]:

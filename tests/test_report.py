@@ -437,3 +437,30 @@ def test_available_inputs_of_real_studies(sample_study):
                                               "drivers", "events", "journeys", "compare"}
     clicks = load_study(ROOT / "data" / "examples" / "ecom-clickstream")
     assert available_inputs(clicks) == {"events"}
+
+
+def test_summary_says_when_segments_outweigh_every_touchpoint(tmp_path):
+    base = {"outcome": "sat", "outcome_label": "Satisfied", "level": "driver", "sign": 1}
+    rows = [{**base, "method": "lmg", "driver": "a", "label": "Boarding", "importance": 0.1,
+             "share": 60.0},
+            {**base, "method": "lmg", "driver": "b", "label": "Wifi", "importance": 0.07,
+             "share": 40.0},
+            {**base, "method": "lmg_segments", "driver": "a", "label": "Boarding",
+             "importance": 0.04, "share": 9.0},
+            {**base, "method": "lmg_segments", "driver": "b", "label": "Wifi",
+             "importance": 0.03, "share": 7.0},
+            {**base, "method": "lmg_segments", "driver": "Class", "label": "Class",
+             "importance": 0.17, "share": 38.0, "level": "segment", "sign": None},
+            {**base, "method": "lmg_segments", "driver": "Trip", "label": "Trip",
+             "importance": 0.02, "share": 5.0, "level": "segment", "sign": None}]
+    d = dict(executive_summary(_tables(tmp_path, importance=rows)))
+    assert d["Segments beside the touchpoints"] == (
+        "who the respondents are explains more of satisfied than any touchpoint: Class (38 %) "
+        "of the explained variance, against at most 9 % for a touchpoint, when segments and "
+        "touchpoints are split together. Touchpoint importances partly stand in for these "
+        "segments.")
+    assert d["Key drivers"].startswith("of satisfied: Boarding (60 %) and Wifi (40 %)")
+    # the sample's segments do not outweigh its touchpoints: no such sentence
+    rows[4]["share"] = 8.0
+    assert "Segments beside the touchpoints" not in dict(
+        executive_summary(_tables(tmp_path, importance=rows)))
