@@ -172,11 +172,11 @@ def test_complete_cases_report_who_was_dropped_and_whether_they_differ(tmp_path)
     assert row["n_incomplete"] == m.dropped["incomplete"] and row["dropped_p"] < 0.001
 
 
-def test_condition_number_does_not_depend_on_the_na_option(shared_data):
+def test_condition_number_does_not_depend_on_the_na_option():
     """Bank survey (no missing values): Belsley on the uncentred fitted design, both ways."""
-    raw = pd.read_csv(shared_data / "bank-satisfaction" / "satisfaction.csv")
     from conftest import EXAMPLES
 
+    raw = pd.read_csv(EXAMPLES / "bank-satisfaction" / "satisfaction.csv")
     st = cx.load_study(EXAMPLES / "bank-satisfaction")
     ind = driver_model(st, "sat", na="indicator")
     comp = driver_model(st, "sat", na="complete")
