@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from cx_helpers.layout import RunLayout
+
 __all__ = ["FORMULA_START", "RunOutput", "escape_formulas", "write_csv"]
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -61,7 +63,8 @@ class RunOutput:
     Parameters
     ----------
     output_dir : str or Path
-        The run folder; ``tables/`` and ``figures/`` are created inside it.
+        The run folder; ``tables/`` and ``figures/`` are created inside it (the names come
+        from :mod:`cx_helpers.layout`).
 
     Examples
     --------
@@ -70,20 +73,21 @@ class RunOutput:
     """
 
     def __init__(self, output_dir):
-        self.root = Path(output_dir)
-        self.tables = self.root / "tables"
-        self.figures = self.root / "figures"
+        self.layout = RunLayout(Path(output_dir))
+        self.root = self.layout.root
+        self.tables = self.layout.tables
+        self.figures = self.layout.figures
         self.tables.mkdir(parents=True, exist_ok=True)
         self.figures.mkdir(parents=True, exist_ok=True)
 
     def table(self, df: pd.DataFrame, name: str, index: bool = False) -> pd.DataFrame:
         """Write ``df`` to ``tables/<name>.csv`` (formula-safe, floats to 6 digits); return it."""
-        write_csv(df, self.tables / f"{name}.csv", index=index)
+        write_csv(df, self.layout.table(name), index=index)
         return df
 
     def figure(self, fig, name: str):
         """Save a matplotlib figure (or the figure of an Axes) as ``figures/<name>.png``."""
         fig = getattr(fig, "figure", fig)
-        fig.savefig(self.figures / f"{name}.png", dpi=110, bbox_inches="tight",
+        fig.savefig(self.layout.figure(name), dpi=110, bbox_inches="tight",
                     metadata={"Software": None})
         return fig

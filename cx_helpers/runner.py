@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import ast
-import hashlib
-import json
 import os
 import platform
 import re
@@ -13,17 +11,21 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import datetime, timezone
-from importlib import metadata
+from importlib import resources
 from pathlib import Path
 
 from cx_helpers.errors import StudyError
+from cx_helpers.layout import (LOCK_NAME, RunLayout, package_versions, sha256, table_hashes,
+                               write_manifest)
 from cx_helpers.report import available_inputs, build_report, print_pdf
 from cx_helpers.study import load_study
 
 __all__ = ["NOTEBOOKS", "RunError", "run_many", "run_study", "sha256", "slug"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
+# the study notebooks ship in the package as cx_helpers.notebooks (pyproject.toml maps the
+# repository's notebooks/ folder to it), so an installed `cx run` finds them from anywhere
+NOTEBOOK_DIR = Path(str(resources.files("cx_helpers.notebooks")))
 NOTEBOOKS = (
     "01_touchpoint_inventory.ipynb",
     "02_loyalty_regression.ipynb",
@@ -32,22 +34,10 @@ NOTEBOOKS = (
 KERNEL_NAME = "cx-suite"
 # the kernel's own start-up warnings (e.g. "running over TCP without encryption") are noise to users
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
-PACKAGES = ("cx-helpers", "numpy", "pandas", "scipy", "statsmodels", "scikit-learn", "seaborn",
-            "matplotlib", "duckdb", "pyarrow", "papermill", "nbconvert", "nbformat", "ipykernel",
-            "pyyaml")
 
 
 class RunError(RuntimeError):
     """A notebook failed while running a study."""
-
-
-def sha256(path) -> str:
-    """The sha256 hex digest of a file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def kernel_name() -> str:
@@ -56,16 +46,6 @@ def kernel_name() -> str:
 
     specs = KernelSpecManager().find_kernel_specs()
     return KERNEL_NAME if KERNEL_NAME in specs else "python3"
-
-
-def _package_versions() -> dict:
-    versions = {}
-    for name in PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
 
 
 def _git_commit() -> dict:
@@ -77,9 +57,6 @@ def _git_commit() -> dict:
                 "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
     except (OSError, subprocess.CalledProcessError):
         return {"commit": None, "dirty": None}
-
-
-LOCK_NAME = ".cx-run.lock"
 
 
 def slug(name, fallback: str = "study") -> str:
@@ -254,18 +231,19 @@ def run_study(study_path, out=None, seed=None, min_base=None, parameters=None, s
         "inputs": [{"path": p.relative_to(study_path).as_posix()
                     if p.is_relative_to(study_path) else str(p),
                     "sha256": sha256(p), "bytes": p.stat().st_size} for p in study.inputs],
-        "python": sys.version.split()[0], "platform": platform.platform(),
-        "packages": _package_versions(), "project": _git_commit(), "kernel": kernel_name(),
+        "python": platform.python_version(), "platform": platform.platform(),
+        "packages": package_versions(), "project": _git_commit(), "kernel": kernel_name(),
         "notebooks": [], "timings": {}, "status": "running",
         "warnings": list(getattr(study, "warnings", []) or []),
     }
     for warning in manifest["warnings"]:
         print(f"warning: {warning}", file=sys.stderr, flush=True)
-    (run_dir / "notebooks").mkdir(exist_ok=True)
+    run = RunLayout(run_dir)
+    run.notebooks.mkdir(exist_ok=True)
     started = time.perf_counter()
 
     def execute(name):
-        target = run_dir / "notebooks" / name
+        target = run.notebook(name)
         t0 = time.perf_counter()
         try:
             pm.execute_notebook(str(NOTEBOOK_DIR / name), str(target),
@@ -309,20 +287,20 @@ def run_study(study_path, out=None, seed=None, min_base=None, parameters=None, s
             pool.shutdown(wait=True, cancel_futures=True)
         if errors:
             raise RunError(" ".join(str(e) for e in errors))
-        executed = [run_dir / "notebooks" / name for name in notebooks]
-        manifest["notebooks"] = [f"notebooks/{name}" for name in notebooks]
+        executed = [run.notebook(name) for name in notebooks]
+        manifest["notebooks"] = [p.relative_to(run_dir).as_posix() for p in executed]
         t0 = time.perf_counter()
         branding = study.config.get("branding") or {}
         subtitle = f" ({segment})" if segment else ""
-        build_report(executed, run_dir / "report.html",
+        build_report(executed, run.report,
                      title=f"Customer experience study: {study.name}{subtitle}",
-                     client=study.client, study_name=study.name, tables_dir=run_dir / "tables",
+                     client=study.client, study_name=study.name, tables_dir=run.tables,
                      params=params, n_respondents=len(study.respondents),
                      colour=branding.get("primary_colour"),
                      logo=study_path / branding["logo"] if branding.get("logo") else None,
                      run_id=run_dir.name, available=available_inputs(study))
         if pdf:
-            print_pdf(run_dir / "report.html", run_dir / "report.pdf")
+            print_pdf(run.report, run.pdf)
         manifest["timings"]["report"] = round(time.perf_counter() - t0, 2)
         manifest["status"] = "ok"
     except KeyboardInterrupt:
@@ -333,17 +311,15 @@ def run_study(study_path, out=None, seed=None, min_base=None, parameters=None, s
         raise
     finally:
         manifest["timings"]["total"] = round(time.perf_counter() - started, 2)
-        tables = run_dir / "tables"
-        manifest["tables"] = {p.name: sha256(p) for p in sorted(tables.glob("*.csv"))}
+        manifest["tables"] = table_hashes(run_dir)
         if manifest["status"] != "ok":
             # nothing of a failed run may look complete: no report, and a marker beside the tables
-            (run_dir / "report.html").unlink(missing_ok=True)
-            (run_dir / "FAILED.txt").write_text(
+            run.report.unlink(missing_ok=True)
+            run.failed.write_text(
                 f"This run did not finish ({manifest['status']}). Its tables are incomplete "
                 "and must not be used.\n", encoding="utf-8")
-        (run_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n",
-                                               encoding="utf-8")
-        (run_dir / LOCK_NAME).unlink(missing_ok=True)
+        write_manifest(run_dir, manifest)
+        run.lock.unlink(missing_ok=True)
     return run_dir
 
 
