@@ -44,6 +44,13 @@ class Estimate:
         Effective sample size (equal to ``n`` when unweighted).
     metric : str
         What was estimated.
+
+    Examples
+    --------
+    >>> from cx_helpers.metrics import Estimate
+    >>> est = Estimate(9.2, 6.0, 12.4, n=2400, n_eff=2400.0, metric="nps")
+    >>> est.as_dict()
+    {'value': 9.2, 'low': 6.0, 'high': 12.4, 'n': 2400, 'n_eff': 2400.0, 'metric': 'nps'}
     """
 
     value: float
@@ -71,7 +78,16 @@ def _clean(scores, weights):
 
 
 def kish_n(weights) -> float:
-    """Kish's effective sample size of a set of weights."""
+    """Kish's effective sample size of a set of weights, ``(sum w)^2 / sum w^2``.
+
+    Examples
+    --------
+    >>> from cx_helpers.metrics import kish_n
+    >>> kish_n([1, 1, 1, 1])
+    4.0
+    >>> kish_n([1, 1, 2, 2])      # unequal weights carry less information than 4 equal ones
+    3.6
+    """
     w = np.asarray(weights, dtype=float)
     return float(w.sum() ** 2 / (w**2).sum()) if w.size else 0.0
 
@@ -99,6 +115,19 @@ def scale_boxes(scale, boxes: int | None = None) -> tuple[tuple[float, ...], tup
         ``scale_boxes((1, 5))`` is ``((4, 5), (1, 2))``; ``scale_boxes((0, 10))`` is
         ``((9, 10), (0, 1, 2, 3, 4, 5, 6))``; ``scale_boxes((0, 10), 2)`` is
         ``((9, 10), (0, 1))``.
+
+    Examples
+    --------
+    >>> from cx_helpers.metrics import scale_boxes
+    >>> scale_boxes((1, 5))
+    ((4.0, 5.0), (1.0, 2.0))
+    >>> top, bottom = scale_boxes((0, 10))
+    >>> top
+    (9.0, 10.0)
+    >>> bottom
+    (0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0)
+    >>> scale_boxes((1, 7), boxes=3)
+    ((5.0, 6.0, 7.0), (1.0, 2.0, 3.0))
     """
     lo, hi = int(scale[0]), int(scale[1])
     points = [float(v) for v in range(lo, hi + 1)]
@@ -128,6 +157,12 @@ def in_box(x, box) -> np.ndarray:
     Boxes are runs of scale points, so a range rather than a list: on a scale stored in other
     units (0-100 in steps of 100/9, say) a value between two of the listed points still counts.
     Missing values are in no box.
+
+    Examples
+    --------
+    >>> from cx_helpers.metrics import in_box
+    >>> in_box([3, 4, 4.5, 5, None], (4, 5)).tolist()
+    [False, True, True, True, False]
     """
     x = np.asarray(x, dtype=float)
     with np.errstate(invalid="ignore"):
@@ -200,6 +235,31 @@ def nps(scores, weights=None, confidence=0.95, interval="analytic", n_boot=2000,
     -------
     Estimate
         ``n_eff`` is the effective n of the variance (see above).
+
+    Examples
+    --------
+    Five promoters (9-10) and three detractors (0-6) among ten answers:
+
+    >>> from cx_helpers import metrics
+    >>> scores = [10, 9, 9, 8, 7, 6, 3, 10, 9, 5]
+    >>> est = metrics.nps(scores)
+    >>> est.value, est.n
+    (20.0, 10)
+    >>> print(f"{est.value:+.1f} (95 % CI {est.low:+.1f} to {est.high:+.1f})")
+    +20.0 (95 % CI -30.3 to +61.1)
+
+    The seeded bootstrap gives the same interval for the same seed:
+
+    >>> boot = metrics.nps(scores, interval="bootstrap", n_boot=1000, seed=1)
+    >>> print(f"{boot.low:+.1f} to {boot.high:+.1f}")
+    -40.0 to +70.0
+
+    Weighted, promoters weigh 9 and detractors 3 of 14:
+
+    >>> w = [3, 3, 1, 1, 1, 1, 1, 1, 1, 1]
+    >>> est = metrics.nps(scores, weights=w)
+    >>> print(f"{est.value:+.1f}, n = {est.n}, n_eff = {est.n_eff:.1f}")
+    +42.9, n = 10, n_eff = 9.9
     """
     if interval != "wald":
         _check_interval(interval)
@@ -269,6 +329,15 @@ def top_box(scores, weights=None, top=(4, 5), confidence=0.95, interval="analyti
     -------
     Estimate
         A share in 0..1.
+
+    Examples
+    --------
+    >>> from cx_helpers.metrics import top_box
+    >>> est = top_box([5, 4, 4, 3, 2, 5, 1, 4])      # 5 of 8 answers are 4 or 5
+    >>> print(f"{est.value:.3f} (95 % CI {est.low:.3f} to {est.high:.3f}), n = {est.n}")
+    0.625 (95 % CI 0.306 to 0.863), n = 8
+    >>> top_box([10, 9, 8, 3], top=(9, 10)).value     # on 0-10, the top box is 9-10
+    0.5
     """
     _check_interval(interval)
     x, w = _clean(scores, weights)
@@ -316,6 +385,16 @@ def mean(scores, weights=None, confidence=0.95, interval="analytic", n_boot=2000
     Returns
     -------
     Estimate
+
+    Examples
+    --------
+    >>> from cx_helpers.metrics import mean
+    >>> est = mean([5, 4, 4, 3, 2, 5, 1, 4])
+    >>> print(f"{est.value:.2f} (95 % CI {est.low:.2f} to {est.high:.2f})")
+    3.50 (95 % CI 2.32 to 4.68)
+    >>> est = mean([5, 4, 4, 3, 2, 5, 1, 4], weights=[1, 1, 1, 1, 1, 1, 1, 5])
+    >>> print(f"{est.value:.2f}, n = {est.n}, n_eff = {est.n_eff:.2f}")    # 44 / 12; 12^2 / 32
+    3.67, n = 8, n_eff = 4.50
     """
     _check_interval(interval)
     x, w = _clean(scores, weights)
@@ -351,6 +430,18 @@ def csat(scores, weights=None, kind="top_box", scale=(1, 5), boxes=None, **kwarg
     -------
     Estimate
         ``metric`` is ``"csat_top_box"`` or ``"csat_mean"``.
+
+    Examples
+    --------
+    >>> from cx_helpers.metrics import csat
+    >>> scores = [5, 4, 4, 3, 2, 5, 1, 4]
+    >>> est = csat(scores)
+    >>> est.metric, est.value
+    ('csat_top_box', 0.625)
+    >>> csat(scores, kind="mean").value
+    3.5
+    >>> csat([7, 6, 5, 2, 1, 6], scale=(1, 7)).value    # top-2-box on 1-7: 6 or 7
+    0.5
     """
     if kind == "top_box":
         est = top_box(scores, weights, top=scale_boxes(scale, boxes)[0], **kwargs)
@@ -362,7 +453,15 @@ def csat(scores, weights=None, kind="top_box", scale=(1, 5), boxes=None, **kwarg
 
 
 def ces(scores, weights=None, **kwargs) -> Estimate:
-    """Customer Effort Score: the mean effort rating with a t interval (see :func:`mean`)."""
+    """Customer Effort Score: the mean effort rating with a t interval (see :func:`mean`).
+
+    Examples
+    --------
+    >>> from cx_helpers.metrics import ces
+    >>> est = ces([2, 3, 1, 2, 4, 2])
+    >>> print(f"{est.metric}: {est.value:.2f} (95 % CI {est.low:.2f} to {est.high:.2f})")
+    ces: 2.33 (95 % CI 1.25 to 3.42)
+    """
     return Estimate(**{**mean(scores, weights, **kwargs).as_dict(), "metric": "ces"})
 
 
@@ -389,6 +488,14 @@ def welch(x1, x2, w1=None, w2=None, confidence=0.95) -> dict:
     dict
         ``diff, low, high, statistic, df, p, n1, n2``; missing numbers when a group has fewer
         than two answers.
+
+    Examples
+    --------
+    >>> from cx_helpers.metrics import welch
+    >>> res = welch([4, 5, 3, 4, 5], [2, 3, 3, 2, 4])
+    >>> print(f"diff {res['diff']:.1f} ({res['low']:.2f} to {res['high']:.2f}), "
+    ...       f"t = {res['statistic']:.2f}, df = {res['df']:.0f}, p = {res['p']:.4f}")
+    diff 1.4 (0.18 to 2.62), t = 2.65, df = 8, p = 0.0294
     """
     (a, wa), (b, wb), out = _two_groups(x1, x2, w1, w2)
     if a.size < 2 or b.size < 2:
@@ -505,6 +612,19 @@ def segment_table(data: pd.DataFrame, score: str, by: str, metric: str = "nps",
     -------
     DataFrame
         ``by, segment, metric, value, low, high, n, n_eff, suppressed``, a row per segment.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from cx_helpers.metrics import segment_table
+    >>> df = pd.DataFrame({"plan": ["prepaid"] * 6 + ["contract"] * 4,
+    ...                    "ltr": [10, 9, 9, 8, 7, 6, 3, 10, 9, 5]})
+    >>> t = segment_table(df, "ltr", by="plan", min_base=5)
+    >>> print(t[["segment", "value", "n", "suppressed"]].round(1).to_string(index=False))
+     segment  value  n  suppressed
+       (all)   20.0 10       False
+    contract    NaN  4        True
+     prepaid   33.3  6       False
     """
     frame, levels = _groups(data, score, by, weight)
     kw = dict(confidence=confidence, interval=interval, n_boot=n_boot, seed=seed)
@@ -558,6 +678,19 @@ def compare_segments(data: pd.DataFrame, score: str, by: str, metric: str = "nps
         ``by, segment, other, metric, test, diff, low, high, statistic, df, p, p_adjusted,
         significant, n1, n2, suppressed``; ``diff`` is segment minus other (NPS points, share,
         or scale points).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from cx_helpers.metrics import compare_segments
+    >>> df = pd.DataFrame({"region": ["north"] * 5 + ["south"] * 5,
+    ...                    "sat": [5, 5, 4, 5, 4, 2, 3, 3, 2, 4]})
+    >>> res = compare_segments(df, "sat", by="region", metric="mean", min_base=5)
+    >>> print(res[["segment", "other", "test", "diff", "p", "p_adjusted"]].round(4)
+    ...       .to_string(index=False))
+    segment  other    test  diff      p  p_adjusted
+      north (rest) Welch t   1.8 0.0052      0.0104
+      south (rest) Welch t  -1.8 0.0052      0.0104
     """
     if against not in ("rest", "pairwise"):
         raise ValueError(f"against must be 'rest' or 'pairwise', not {against!r}.")
@@ -605,6 +738,19 @@ def adjust_p(p, method: str = "holm") -> np.ndarray:
         adjustment, ``max_{j <= i} min(1, (m - j + 1) p_(j))`` over the sorted p-values, is
         computed here directly (statsmodels' version runs a full garbage collection on every
         call, which dominates simulations); it equals statsmodels' (tested).
+
+    Returns
+    -------
+    ndarray
+        The adjusted p-values, in the order given.
+
+    Examples
+    --------
+    >>> from cx_helpers.metrics import adjust_p
+    >>> adjust_p([0.01, 0.04, 0.03, None]).round(3).tolist()    # Holm over the three tests
+    [0.03, 0.06, 0.06, nan]
+    >>> adjust_p([0.01, 0.04, 0.03], "bonferroni").round(3).tolist()
+    [0.03, 0.12, 0.09]
     """
     p = np.asarray(p, dtype=float)
     out = np.full_like(p, np.nan)
@@ -654,6 +800,24 @@ def adjust_family(tests: pd.DataFrame, method: str = "holm", alpha: float = 0.05
         A copy with ``p_adjusted`` and ``significant`` (``p_adjusted < alpha``) replaced, and
         ``family_size`` (the number of tests adjusted together, the same on every row) and
         ``correction`` (the method) added.
+
+    Examples
+    --------
+    Four tests from two segment variables, one of them suppressed (no p-value):
+
+    >>> import pandas as pd
+    >>> from cx_helpers.metrics import adjust_family
+    >>> tests = pd.DataFrame({"by": ["plan", "plan", "region", "region"],
+    ...                       "segment": ["prepaid", "contract", "north", "south"],
+    ...                       "p": [0.004, 0.03, 0.02, None]})
+    >>> out = adjust_family(tests)
+    >>> print(out[["by", "segment", "p_adjusted", "significant", "family_size"]]
+    ...       .to_string(index=False))
+        by  segment  p_adjusted  significant  family_size
+      plan  prepaid       0.012         True            3
+      plan contract       0.040         True            3
+    region    north       0.040         True            3
+    region    south         NaN        False            3
     """
     if p not in tests:
         raise ValueError(f"adjust_family(): no column {p!r} of p-values in the tests table.")
@@ -684,6 +848,14 @@ def outcome_metric(kind: str, scale=None, boxes: int | None = None) -> dict:
         as the top box, or ``None``), ``name`` (what the value is, for a heading: "NPS",
         "top-2-box share (4-5)", "share yes", "mean") and ``unit`` (``"points"``,
         ``"share"`` or ``"mean"``).
+
+    Examples
+    --------
+    >>> from cx_helpers.metrics import outcome_metric
+    >>> outcome_metric("ordinal", scale=(1, 5))
+    {'metric': 'top_box', 'top': (4.0, 5.0), 'name': 'top-2-box share (4-5)', 'unit': 'share'}
+    >>> outcome_metric("binary")["name"], outcome_metric("nps")["unit"]
+    ('share yes', 'points')
     """
     if kind == "nps":
         return dict(metric="nps", top=None, name="NPS", unit="points")
@@ -742,6 +914,25 @@ def segment_analysis(data: pd.DataFrame, outcomes, segments, weight: str | None 
         ``table``: :data:`SEGMENT_COLUMNS`, a row per outcome, segment variable and segment
         (with an ``(all)`` row per variable). ``tests``: ``outcome, outcome_label, measure``
         then the columns of :func:`compare_segments`, ``family_size`` and ``correction``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from types import SimpleNamespace
+    >>> from cx_helpers.metrics import segment_analysis
+    >>> df = pd.DataFrame({"region": ["north"] * 5 + ["south"] * 5,
+    ...                    "stay": [1, 1, 1, 0, 1, 0, 0, 1, 0, 0]})
+    >>> stay = SimpleNamespace(name="stay", kind="binary", scale=None, label="Intends to stay")
+    >>> table, tests = segment_analysis(df, [stay], ["region"], min_base=5)
+    >>> print(table[["segment", "measure", "value", "n"]].to_string(index=False))
+    segment   measure  value  n
+      (all) share yes    0.5 10
+      north share yes    0.8  5
+      south share yes    0.2  5
+    >>> print(tests[["segment", "other", "test", "family_size"]].to_string(index=False))
+    segment  other       test  family_size
+      north (rest) chi-square            2
+      south (rest) chi-square            2
     """
     tables, tests = [], []
     for spec in outcomes:
@@ -796,6 +987,21 @@ def outcome_table(data: pd.DataFrame, outcomes, weight: str | None = None, min_b
         :data:`OUTCOME_COLUMNS`, a row per outcome: NPS in points, shares in 0..1, means on
         the outcome's scale; under ``min_base`` answers the numbers are missing and
         ``suppressed`` is true.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from types import SimpleNamespace
+    >>> from cx_helpers.metrics import outcome_table
+    >>> df = pd.DataFrame({"ltr": [10, 9, 9, 8, 7, 6, 3, 10, 9, 5],
+    ...                    "sat": [5, 4, 4, 3, 2, 5, 1, 4, 4, 5]})
+    >>> specs = [SimpleNamespace(name="ltr", kind="nps", scale=(0, 10), label="Recommend"),
+    ...          SimpleNamespace(name="sat", kind="ordinal", scale=(1, 5), label="Satisfied")]
+    >>> t = outcome_table(df, specs, min_base=5)
+    >>> print(t[["outcome", "measure", "value", "n"]].to_string(index=False))
+    outcome               measure  value  n
+        ltr                   NPS   20.0 10
+        sat top-2-box share (4-5)    0.7 10
     """
     rows = []
     for spec in outcomes:
@@ -822,6 +1028,14 @@ def value_text(metric: str, value, signed: bool = False, difference: bool = Fals
 
     ``difference=True`` writes a difference of shares in percentage points (``+4.1 pts``).
     Missing values give an en dash.
+
+    Examples
+    --------
+    >>> from cx_helpers.metrics import value_text
+    >>> value_text("nps", 9.2), value_text("top_box", 0.592), value_text("mean", 3.414)
+    ('+9.2', '59.2 %', '3.41')
+    >>> value_text("top_box", 0.041, difference=True)
+    '+4.1 pts'
     """
     if value is None or pd.isna(value):
         return "\u2013"
@@ -848,6 +1062,18 @@ def estimate_text(table: pd.DataFrame, metric: str = "metric") -> pd.DataFrame:
     DataFrame
         The table plus ``value_text`` and ``ci_text`` (``"+6.0 to +12.4"``); both missing
         where the value is (a suppressed row).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from cx_helpers.metrics import estimate_text
+    >>> t = pd.DataFrame({"metric": ["nps", "top_box", "mean"], "value": [9.2, 0.592, None],
+    ...                   "low": [6.0, 0.57, None], "high": [12.4, 0.61, None]})
+    >>> print(estimate_text(t)[["value_text", "ci_text"]].to_string(index=False))
+    value_text          ci_text
+          +9.2    +6.0 to +12.4
+        59.2 % 57.0 % to 61.0 %
+          None             None
     """
     out = table.copy()
     vt, ct = [], []
