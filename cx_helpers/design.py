@@ -56,6 +56,15 @@ def resolve_na(na, study=None) -> str:
     Returns
     -------
     str
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from cx_helpers.design import resolve_na
+    >>> resolve_na(None), resolve_na("complete")
+    ('indicator', 'complete')
+    >>> resolve_na(None, SimpleNamespace(na="complete"))      # the study's policy
+    'complete'
     """
     return str(na or getattr(study, "na", None) or "indicator")
 
@@ -96,6 +105,18 @@ def independent_columns(x: pd.DataFrame, weights=None, protect=(), tol: float = 
     ------
     StudyError
         When a protected column (a touchpoint's rating) is aliased.
+
+    Examples
+    --------
+    ``b`` is twice ``a`` and ``d`` is ``a + c``, so both are dropped:
+
+    >>> import pandas as pd
+    >>> from cx_helpers.design import independent_columns
+    >>> x = pd.DataFrame({"a": [1, 2, 3, 4, 5], "b": [2, 4, 6, 8, 10],
+    ...                   "c": [1, 0, 0, 1, 0], "d": [2, 2, 3, 5, 5]})
+    >>> kept, dropped = independent_columns(x)
+    >>> kept, dropped
+    (['a', 'c'], {'b': ['a'], 'd': ['a', 'c']})
     """
     n = len(x)
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
@@ -182,6 +203,35 @@ def design_matrix(data: pd.DataFrame, columns, na: str = "indicator", weights=No
     ------
     StudyError
         For an unknown ``na`` or column, or a rating that is a linear combination of others.
+
+    Examples
+    --------
+    Forty respondents; ``chat`` is not rated by ten of them, ``store`` by one:
+
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from cx_helpers.design import design_matrix
+    >>> ratings = pd.DataFrame({"chat": [5, 4, np.nan, 2] * 10,
+    ...                         "store": [3, 3, 4, 5] * 9 + [np.nan, 2, 3, 4]})
+    >>> x = design_matrix(ratings, ["chat", "store"], na="indicator")
+    >>> list(x.columns), len(x)
+    (['chat', 'store', 'chat__na'], 40)
+    >>> {k: round(v, 3) for k, v in x.attrs["centres"].items()}
+    {'chat': 3.667, 'store': 3.692}
+    >>> x.iloc[:3].round(3)  # doctest: +NORMALIZE_WHITESPACE
+        chat  store  chat__na
+    0  1.333 -0.692       0.0
+    1  0.333 -0.692       0.0
+    2  0.000  0.308       1.0
+    >>> print(x.attrs["notes"][0])  # doctest: +NORMALIZE_WHITESPACE
+    Too few not-rated respondents for a 'not rated' term (store: 1; under 10): their missing
+    ratings are set to the raters' mean.
+
+    ``"complete"`` keeps only those who rated both:
+
+    >>> x = design_matrix(ratings, ["chat", "store"], na="complete")
+    >>> len(x), x.attrs["n_dropped"]
+    (29, 11)
     """
     if na not in NA_HANDLINGS:
         raise StudyError(f"na must be one of {', '.join(NA_HANDLINGS)}, got {na!r}.",
@@ -285,6 +335,15 @@ def rated_enough(ratings: pd.DataFrame, min_base: int) -> tuple[list[str], list[
     Returns
     -------
     (kept, left_out) : two lists of touchpoint ids, in column order
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from cx_helpers.design import rated_enough
+    >>> ratings = pd.DataFrame({"chat": [4, 5, 3, np.nan], "store": [np.nan, np.nan, 2, 5]})
+    >>> rated_enough(ratings, min_base=3)
+    (['chat'], ['store'])
     """
     counts = ratings.notna().sum()
     return ([c for c in ratings.columns if counts[c] >= min_base],

@@ -38,7 +38,16 @@ DASH = "\u2013"
 
 
 def p_text(p, digits: int = 3) -> str:
-    """A p-value as a reader expects it: ``p < 0.001`` or ``p = 0.012``."""
+    """A p-value as a reader expects it: ``p < 0.001`` or ``p = 0.012``.
+
+    Examples
+    --------
+    >>> from cx_helpers.display import p_text
+    >>> p_text(0.0004), p_text(0.0123), p_text(0.5, digits=2)
+    ('p < 0.001', 'p = 0.012', 'p = 0.50')
+    >>> p_text(None)          # missing: an en dash
+    '\u2013'
+    """
     if p is None or (isinstance(p, float) and math.isnan(p)) or pd.isna(p):
         return DASH
     if p < 10 ** -digits:
@@ -47,7 +56,14 @@ def p_text(p, digits: int = 3) -> str:
 
 
 def pct(x, digits: int = 1, signed: bool = False) -> str:
-    """A proportion (0.123) as a percentage (``12.3 %``)."""
+    """A proportion (0.123) as a percentage (``12.3 %``).
+
+    Examples
+    --------
+    >>> from cx_helpers.display import pct
+    >>> pct(0.1234), pct(0.1234, digits=0), pct(0.041, signed=True)
+    ('12.3 %', '12 %', '+4.1 %')
+    """
     if x is None or pd.isna(x):
         return DASH
     return f"{100 * x:{'+' if signed else ''}.{digits}f} %"
@@ -82,6 +98,16 @@ class Table:
         The cells as text, columns renamed to their headings.
     caption, note : str
         Shown above and below the table.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from cx_helpers.display import Table
+    >>> t = Table(pd.DataFrame({"Touchpoint": ["Chat"], "Share": ["8.8 %"]}), caption="Drivers")
+    >>> len(t)
+    1
+    >>> t._repr_html_()  # doctest: +ELLIPSIS
+    '<div class="cx-table-wrap"><p class="cx-caption"><b>Drivers</b></p><table ...</table></div>'
     """
 
     def __init__(self, frame: pd.DataFrame, caption: str = "", note: str = ""):
@@ -126,6 +152,25 @@ def table(data: pd.DataFrame, columns: dict, formats: dict | None = None, captio
     Returns
     -------
     Table
+
+    Examples
+    --------
+    A row whose ``suppressed`` column is true shows "suppressed" where its numbers are missing:
+
+    >>> import pandas as pd
+    >>> from cx_helpers.display import table
+    >>> df = pd.DataFrame({"label": ["Phone support", "Chat", "Store"],
+    ...                    "share": [0.186, 0.088, None], "p": [0.0004, 0.2113, None],
+    ...                    "n": [2400, 1650, 12], "suppressed": [False, False, True]})
+    >>> table(df, columns={"label": "Touchpoint", "share": "Share", "p": "Test", "n": "Base"},
+    ...       formats={"share": "pct", "p": "p", "n": "int"}, caption="Key drivers",
+    ...       note="Bases under 30 are suppressed.")
+    Key drivers
+       Touchpoint      Share       Test  Base
+    Phone support     18.6 %  p < 0.001 2,400
+             Chat      8.8 %  p = 0.211 1,650
+            Store suppressed suppressed    12
+    Bases under 30 are suppressed.
     """
     formats = formats or {}
     missing = [c for c in columns if c not in data.columns]

@@ -21,6 +21,16 @@ def format_rows(rows: Iterable[int], limit: int = 10) -> str:
     -------
     str
         For example ``"rows 3, 7, 12"`` or ``"rows 3, 7, ... (25 rows in all)"``.
+
+    Examples
+    --------
+    >>> from cx_helpers.errors import format_rows
+    >>> format_rows([8, 3, 3])
+    'rows 3, 8'
+    >>> format_rows([5])
+    'row 5'
+    >>> format_rows(range(1, 26), limit=3)
+    'rows 1, 2, 3, ... (25 rows in all)'
     """
     rows = sorted(set(int(r) for r in rows))
     if not rows:
@@ -50,6 +60,18 @@ class StudyError(ValueError):
         What was expected instead.
     fix : str, optional
         How to fix it.
+
+    Examples
+    --------
+    >>> from cx_helpers import StudyError
+    >>> err = StudyError("values outside the scale (7).", file="survey.csv",
+    ...                  column="q_billing", rows=[8, 4], expected="whole numbers from 1 to 5",
+    ...                  fix="correct the scale in study.yaml.")
+    >>> print(err)  # doctest: +NORMALIZE_WHITESPACE
+    survey.csv, column 'q_billing', rows 4, 8: values outside the scale (7).
+    Expected whole numbers from 1 to 5. Fix: correct the scale in study.yaml.
+    >>> isinstance(err, ValueError), err.column, err.rows
+    (True, 'q_billing', [4, 8])
     """
 
     def __init__(self, message, *, file=None, column=None, rows=None, expected=None, fix=None):
@@ -79,7 +101,20 @@ class StudyError(ValueError):
 
     @classmethod
     def collect(cls, problems):
-        """Combine several problems into one error listing them all."""
+        """Combine several problems into one error listing them all.
+
+        Examples
+        --------
+        >>> from cx_helpers import StudyError
+        >>> err = StudyError.collect([StudyError("no such column.", column="ltr"),
+        ...                           StudyError("empty table.", file="events.csv")])
+        >>> print(err)
+        2 problems found:
+          - column 'ltr': no such column.
+          - events.csv: empty table.
+        >>> [p.column for p in err.problems]
+        ['ltr', None]
+        """
         problems = list(problems)
         if len(problems) == 1:
             return problems[0]

@@ -33,6 +33,17 @@ def escape_formulas(df: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``df`` whose text cells (and text column names) cannot start a formula.
 
     Numeric columns are left alone: ``-1.5`` in a float column is a number, not a formula.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from cx_helpers.outputs import escape_formulas
+    >>> df = pd.DataFrame({"comment": ["=1+1", "-rude", "fine"], "delta": [-1.5, 0.0, 2.0]})
+    >>> out = escape_formulas(df)
+    >>> out["comment"].tolist()
+    ["'=1+1", "'-rude", 'fine']
+    >>> out["delta"].tolist()
+    [-1.5, 0.0, 2.0]
     """
     out = df.copy()
     for col in out.columns:
@@ -51,6 +62,20 @@ def write_csv(df: pd.DataFrame, path, index: bool = False) -> Path:
 
     Floats keep 6 significant digits and lines end in ``\\n``, so the same table gives the same
     bytes on every machine.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import pandas as pd
+    >>> from cx_helpers.outputs import write_csv
+    >>> df = pd.DataFrame({"segment": ["@home", "office"], "nps": [12.3456789, -4.0]})
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = write_csv(df, Path(folder) / "nps.csv")
+    ...     print(path.read_text(), end="")
+    segment,nps
+    '@home,12.3457
+    office,-4
     """
     path = Path(path)
     escape_formulas(df).to_csv(path, index=index, float_format="%.6g", lineterminator="\n")
@@ -68,8 +93,19 @@ class RunOutput:
 
     Examples
     --------
-    >>> out = RunOutput(tmp_path)                           # doctest: +SKIP
-    >>> out.table(df, "inventory")                          # writes tables/inventory.csv
+    >>> import tempfile
+    >>> import pandas as pd
+    >>> from cx_helpers.outputs import RunOutput
+    >>> df = pd.DataFrame({"touchpoint": ["chat", "store"], "n": [120, 45]})
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     out = RunOutput(folder)
+    ...     shown = out.table(df, "inventory")          # writes tables/inventory.csv
+    ...     print((out.tables / "inventory.csv").read_text(), end="")
+    touchpoint,n
+    chat,120
+    store,45
+    >>> shown is df                                     # returns the table, to show it
+    True
     """
 
     def __init__(self, output_dir):
