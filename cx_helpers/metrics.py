@@ -1102,6 +1102,21 @@ def segment_view(table: pd.DataFrame, tests: pd.DataFrame) -> pd.DataFrame:
         test of the segment against the rest, ``diff, diff_low, diff_high, p_adjusted,
         significant`` and ``diff_text`` (NPS points, percentage points or the mean's units);
         the ``(all)`` rows and untested segments have them missing.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from types import SimpleNamespace
+    >>> from cx_helpers.metrics import segment_analysis, segment_view
+    >>> df = pd.DataFrame({"region": ["north"] * 5 + ["south"] * 5,
+    ...                    "stay": [1, 1, 1, 0, 1, 0, 0, 1, 0, 0]})
+    >>> stay = SimpleNamespace(name="stay", kind="binary", scale=None, label="Intends to stay")
+    >>> view = segment_view(*segment_analysis(df, [stay], ["region"], min_base=5))
+    >>> print(view[["segment", "value_text", "ci_text", "diff_text"]].to_string(index=False))
+    segment value_text          ci_text diff_text
+      (all)     50.0 % 23.7 % to 76.3 %      None
+      north     80.0 % 37.6 % to 96.4 % +60.0 pts
+      south     20.0 %  3.6 % to 62.4 % -60.0 pts
     """
     out = estimate_text(table)
     key = ["outcome", "by", "segment"]
