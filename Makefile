@@ -1,16 +1,25 @@
 # Two commands on a fresh machine:  make study  (a full study on the sample)  and  make test.
 # Each creates the virtual environment and registers the Jupyter kernel when missing.
-PYTHON ?= python3
+# The environment gets exactly the versions in requirements/lock.txt (the set that was tested),
+# then the project itself (editable, without resolving again); `make lock` regenerates the lock.
+PYTHON ?= $(shell command -v python3.11 || echo python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
+LOCK   := requirements/lock.txt
 STAMP  := $(VENV)/.installed-stamp
+PIP    := $(BIN)/python -m pip --disable-pip-version-check
 PYTEST_ARGS ?=
 
-.PHONY: setup study test quick lab sample notebooks bench clean-venv
+.PHONY: setup study test quick lab sample notebooks bench lock clean-venv
 
-$(STAMP): pyproject.toml
+# rebuilt when pyproject.toml or the lock file changes
+$(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e . 2>&1 | grep -v "^WARNING: Location" || true
+	@$(BIN)/python -c "import sys; sys.exit(sys.version_info[:2] != (3, 11))" || \
+	  echo "note: $(LOCK) was resolved for Python 3.11; this environment has another Python"
+	$(PIP) install --quiet -r $(LOCK) 2>$(VENV)/pip.log || (cat $(VENV)/pip.log; exit 1)
+	$(PIP) install --quiet --no-deps -e ".[test,lab,docs]" 2>$(VENV)/pip.log || (cat $(VENV)/pip.log; exit 1)
+	@$(PIP) check >/dev/null || ($(PIP) check; echo "the lock file does not satisfy pyproject.toml: run make lock"; exit 1)
 	@$(BIN)/python -c "import cx_helpers, papermill, nbval" || (echo "installing the project failed"; exit 1)
 	$(BIN)/python -m ipykernel install --sys-prefix --name cx-suite --display-name "Python (cx-suite)" >/dev/null
 	@touch $(STAMP)
@@ -33,12 +42,17 @@ sample: setup           ## regenerate the bundled sample study
 	$(BIN)/cx synth --out data/sample --customers 3000 --seed 20261122 --force
 
 notebooks: setup        ## rerun the notebooks and keep only the outputs nbval checks
-	$(BIN)/python -m cx_helpers.nbtools notebooks/*.ipynb
+	$(BIN)/python tools/nbtools.py notebooks/*.ipynb
 
 bench: setup            ## speed and scale figures (printed, not asserted)
 	$(BIN)/python benchmarks/drivers.py
 	$(BIN)/python benchmarks/journeys.py
 	$(BIN)/python benchmarks/study.py
+
+lock:                   ## regenerate the lock file: the newest versions pyproject.toml allows, every extra
+	@test -x $(BIN)/uv || $(PIP) install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --all-extras --python-version 3.11 \
+	  --python-platform x86_64-unknown-linux-gnu --output-file $(LOCK)
 
 clean-venv:
 	rm -rf $(VENV)

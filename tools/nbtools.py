@@ -1,8 +1,9 @@
-"""Keep committed notebooks free of execution noise.
+"""Keep committed notebooks free of execution noise (a developer tool, not part of the package).
 
-``python -m cx_helpers.nbtools NOTEBOOK...`` executes each notebook on its default parameters
-(the bundled sample study) and keeps only the outputs (and execution counts) of cells marked
-``# NBVAL_CHECK_OUTPUT``, which nbval compares on every test run. Other outputs are removed.
+``python tools/nbtools.py NOTEBOOK...`` (``make notebooks`` for all three) executes each notebook
+on its default parameters (the bundled sample study) and keeps only the outputs (and execution
+counts) of cells marked ``# NBVAL_CHECK_OUTPUT``, which nbval compares on every test run. Other
+outputs are removed.
 """
 
 from __future__ import annotations
