@@ -10,52 +10,32 @@ from __future__ import annotations
 
 import base64
 import copy
-import html
 import mimetypes
-import re
 import shutil
 import subprocess
 from datetime import datetime, timezone
+from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
 import pandas as pd
+from nbconvert.preprocessors import Preprocessor
 
 from cx_helpers.display import p_text
+from cx_helpers.layout import MANIFEST, SUMMARY, TABLE_SUFFIX
 from cx_helpers.metrics import value_text
 from cx_helpers.outputs import write_csv
 
-__all__ = ["available_inputs", "build_report", "executive_summary", "find_chromium",
-           "print_pdf"]
+__all__ = ["ReportPreprocessor", "TEMPLATES", "TEMPLATE_NAME", "available_inputs", "build_report",
+           "executive_summary", "find_chromium", "markdown_headings", "print_pdf",
+           "report_exporter"]
 
 DEFAULT_COLOUR = "#1f5f8b"
+# the report's nbconvert template, shipped with the package (package data)
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+TEMPLATE_NAME = "cx_report"
 # progress bars in a notebook are widgets: live feedback, not part of a report
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
-
-_CSS = """
-:root { --cx-primary: %(colour)s; }
-body.jp-Notebook { max-width: 1100px; margin: 0 auto; }
-.cx-cover, .cx-summary, .cx-toc, .cx-appendix {
-  font-family: var(--jp-content-font-family, system-ui, sans-serif); }
-.cx-cover { border-top: 8px solid var(--cx-primary); padding: 1.2em 1em 0.6em 1em; }
-.cx-cover h1 { color: var(--cx-primary); margin: 0.2em 0; font-size: 2em; }
-.cx-cover .cx-meta { color: #555; margin: 0; }
-.cx-cover img.cx-logo { max-height: 64px; float: right; }
-.cx-summary { background: #f5f7fa; border-left: 6px solid var(--cx-primary); padding: 0.6em 1.2em;
-              margin: 0.8em 1em; }
-.cx-summary h2, .cx-toc h2, .cx-appendix h2 { color: var(--cx-primary); }
-.cx-summary li { margin: 0.35em 0; }
-.cx-toc { margin: 0.5em 1em; }
-.cx-toc li.cx-toc-2 { margin-left: 1.5em; list-style: circle; }
-.cx-appendix { margin: 2em 1em; border-top: 2px solid var(--cx-primary); }
-.jp-OutputArea-output pre { white-space: pre-wrap; }
-.jp-RenderedHTMLCommon h1 { color: var(--cx-primary); border-bottom: 2px solid var(--cx-primary); }
-table.cx-table { border-collapse: collapse; margin: 0.4em 0; font-size: 0.92em; }
-table.cx-table th { border-bottom: 2px solid var(--cx-primary); text-align: left; padding: 0.25em 0.7em; }
-table.cx-table td { border-bottom: 1px solid #ddd; padding: 0.25em 0.7em; }
-.cx-caption { margin: 0.8em 0 0.2em 0; }
-.cx-note { color: #555; font-size: 0.88em; margin: 0.2em 0 0.8em 0; }
-"""
 
 
 def _read(tables: Path, name: str) -> pd.DataFrame | None:
@@ -64,7 +44,7 @@ def _read(tables: Path, name: str) -> pd.DataFrame | None:
     An empty file (no header) reads as an empty table, so a section whose notebook wrote
     nothing says so instead of failing the report.
     """
-    path = Path(tables) / f"{name}.csv"
+    path = Path(tables) / f"{name}{TABLE_SUFFIX}"
     if not path.is_file():
         return None
     try:
@@ -366,31 +346,123 @@ def executive_summary(tables_dir, min_base: int = 30) -> list[tuple[str, str]]:
     return items
 
 
-def _headings(body: str):
-    """(level, id, text) of the h1/h2 headings nbconvert rendered."""
-    found = re.findall(r'<h([12]) id="([^"]+)">(.*?)<a class="anchor-link"', body, flags=re.S)
-    return [(int(level), anchor, re.sub(r"<[^>]+>", "", text).strip())
-            for level, anchor, text in found]
+class _Headings(HTMLParser):
+    """The h1/h2 headings of rendered markdown: (level, id, text), the anchor link left out."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.found: list[dict] = []
+        self._open: dict | None = None
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag in ("h1", "h2") and attrs.get("id"):
+            self._open = {"level": int(tag[1]), "id": attrs["id"], "text": ""}
+        elif self._open is not None and tag == "a" and "anchor-link" in (attrs.get("class") or ""):
+            self._skip += 1
+
+    def handle_endtag(self, tag):
+        if self._open is not None and tag == "a" and self._skip:
+            self._skip -= 1
+        elif self._open is not None and tag == f"h{self._open['level']}":
+            self._open["text"] = " ".join(self._open["text"].split())
+            self.found.append(self._open)
+            self._open = None
+
+    def handle_data(self, data):
+        if self._open is not None and not self._skip:
+            self._open["text"] += data
 
 
-def _logo_tag(logo: Path | None) -> str:
+def markdown_headings(source: str) -> list[dict]:
+    """The h1 and h2 headings of a markdown text as nbconvert renders them.
+
+    Returns
+    -------
+    list of dict
+        ``{"level": 1 or 2, "id": anchor id, "text": plain text}``, in order; the ids are the
+        ones nbconvert gives the headings in the page, so a table of contents can link to them.
+    """
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+    parser = _Headings()
+    parser.feed(markdown2html_mistune(source))
+    parser.close()
+    return parser.found
+
+
+def _unmet(cell, available) -> bool:
+    needs = [t[len("needs-"):] for t in cell.get("metadata", {}).get("tags", [])
+             if t.startswith("needs-")]
+    return available is not None and any(n not in available for n in needs)
+
+
+def _heading_only(cell):
+    """A prose cell of a section the study cannot have: its heading stays (the code below it
+    says in one line why the section is empty), its explanation goes."""
+    cell = copy.deepcopy(cell)
+    cell.source = "\n".join(line for line in cell.source.splitlines() if line.startswith("#"))
+    return cell
+
+
+class ReportPreprocessor(Preprocessor):
+    """Shape executed notebooks into the report (registered by the ``cx_report`` template).
+
+    - A markdown cell tagged ``needs-X`` keeps only its heading when X is not in
+      ``resources["cx"]["available"]`` (:func:`available_inputs`; absent or None keeps every
+      cell); a cell left empty goes.
+    - Code cells lose their stderr streams and widget outputs (progress bars: live feedback,
+      not part of a report), and the notebook its widget state.
+    - The h1/h2 headings of the remaining markdown go to ``resources["cx"]["headings"]``, for
+      the table of contents.
+
+    Cells tagged ``parameters``, ``injected-parameters`` or ``remove-cell`` are removed before,
+    by nbconvert's ``TagRemovePreprocessor`` (see the template's ``conf.json``).
+    """
+
+    def preprocess(self, nb, resources):
+        cx = resources.get("cx") or {}
+        available = cx.get("available")
+        cells = []
+        headings = []
+        for cell in nb.cells:
+            if cell.cell_type == "markdown":
+                if _unmet(cell, available):
+                    cell = _heading_only(cell)
+                    if not cell.source:
+                        continue
+                headings += markdown_headings(cell.source)
+            elif cell.cell_type == "code":
+                cell = copy.deepcopy(cell)
+                cell.outputs = [o for o in cell.outputs
+                                if not (o.output_type == "stream" and o.name == "stderr")
+                                and WIDGET_MIME not in o.get("data", {})]
+            cells.append(cell)
+        nb.cells = cells
+        nb.metadata.pop("widgets", None)
+        resources["cx"] = {**cx, "headings": headings}
+        return nb, resources
+
+
+def _logo_uri(logo: Path | None) -> str:
+    """The logo as a ``data:`` URI (embedded: the page loads nothing), or ``""``."""
     if logo is None:
         return ""
     mime = mimetypes.guess_type(logo.name)[0] or "image/png"
-    data = base64.b64encode(logo.read_bytes()).decode("ascii")
-    return f'<img class="cx-logo" alt="logo" src="data:{mime};base64,{data}">'
+    return f"data:{mime};base64,{base64.b64encode(logo.read_bytes()).decode('ascii')}"
 
 
-def _family_text(tables: Path | None) -> str:
-    """The multiplicity paragraph: which tests were corrected together."""
+def _family(tables: Path | None) -> dict | None:
+    """What the multiplicity paragraph states: which tests were corrected together (None when
+    the run has no segment tests)."""
     tests = None
     if tables is not None:
         tests = _read(tables, "segment_tests")
         if not _has(tests, "p"):
             tests = _read(tables, "nps_segment_tests")
     if not _has(tests, "p", "by"):
-        return ("<p><b>Multiple comparisons.</b> The study has no segment tests, so nothing "
-                "was corrected.</p>")
+        return None
     made = tests[tests["p"].notna()]
     size = int(tests["family_size"].iloc[0]) if "family_size" in tests else len(made)
     method = str(tests["correction"].iloc[0]) if "correction" in tests else "holm"
@@ -398,73 +470,22 @@ def _family_text(tables: Path | None) -> str:
         method, method)
     outcomes = (_label_list(pd.unique(made["outcome_label"].astype(str)))
                 if "outcome_label" in made else "")
-    variables = _label_list(pd.unique(made["by"].astype(str)))
-    over = f" of {html.escape(outcomes)}" if outcomes else ""
-    return (f"<p><b>Multiple comparisons.</b> Each segment is tested against the rest of the "
-            f"respondents (z test for NPS, chi-square for shares, Welch's t test for means). "
-            f"All {size} segment tests of this report{over}, over the segment variables "
-            f"{html.escape(variables)}, are adjusted together as one family ({method}), so the "
-            f"chance of at least one difference reported as significant when no segment "
-            f"differs is at most 5 %. Comparisons with a side under the minimum base are not "
-            f"made and not counted.</p>")
+    return {"size": size, "method": method, "outcomes": outcomes,
+            "variables": _label_list(pd.unique(made["by"].astype(str)))}
 
 
-def _appendix(params: dict, n_respondents: int, tables=None) -> str:
-    min_base = params.get("min_base", 30)
-    extra = {k: v for k, v in params.items() if k not in ("study", "output_dir")}
-    rows = "".join(f"<li><code>{html.escape(str(k))}</code> = {html.escape(str(v))}</li>"
-                   for k, v in extra.items())
-    data = (f"{n_respondents:,} survey respondents. Answers coded \"not applicable\" are treated "
-            "as missing, never as low scores." if n_respondents else
-            "No survey: every result comes from the event log.")
-    tables = Path(tables) if tables else None
-    return f"""
-<section class="cx-appendix" id="method-appendix">
-<h2>Method appendix</h2>
-<p><b>Data.</b> {data}</p>
-<p><b>Metrics.</b> NPS is the percentage of promoters (9-10) minus the percentage of detractors
-(0-6); its interval is the adjusted Wald interval for the difference of the two shares (3/4 of
-an answer added to each, 3 to the base), which keeps its level at small bases and extreme
-scores (in simulation at n = 50 it covered 96-97 % where the plain interval covered 91 %). Top-box
-shares and shares of "yes" use the Wilson interval, means the t interval. With survey weights,
-shares and means use Kish's effective sample size and NPS the linearisation (Taylor) variance of
-the weighted score (95.0 % coverage in simulation where Kish's approximation gave 91.5 %).</p>
-<p><b>Models.</b> Driver models match the outcome's scale (least squares for 0-10 and continuous
-outcomes, ordered logit for ordinal, logit for yes/no outcomes), use the survey weights and have
-heteroskedasticity-robust standard errors; collinearity is reported as variance inflation factors
-and the condition number. Relative importance divides the model's explained variance (R&sup2;)
-among the drivers exactly, averaging each driver's contribution over every order in which the
-drivers could enter the model (LMG, the Shapley value), cross-checked with Johnson's relative
-weights. For a yes/no outcome the split is of the R&sup2; of the linear probability model, for an
-ordinal one of the linear R&sup2; with its points equally spaced; on test data with planted effects
-this ranks the drivers as exact dominance analysis of logits does. Its 95 % intervals are
-percentile intervals from a bootstrap over respondents, of each driver's importance and of its
-share taken from each resample's own split; in simulation they covered the true importance
-92.5-93.5 % of the time. A driver whose rating goes with a worse outcome (against the outcome's
-good direction) is reported as going the other way, not as a driver to improve. Importance and performance (mean rating) place each
-touchpoint in the priority map, cut at the averages. The journey-versus-touchpoint comparison
-scores each model on respondents it was not fitted on (repeated k-fold cross-validation).</p>
-<p><b>Pain-point score.</b> The inventory's pain-point score multiplies a touchpoint's reach, the
-share of its raters not in the top box (neutral and dissatisfied raters alike) and the gap in the
-outcome between its satisfied and its dissatisfied raters (zero when negative). It is an index for
-ranking touchpoints, not an amount of the outcome that improving a touchpoint would gain.</p>
-{_family_text(tables)}
-<p><b>Base sizes and suppression.</b> A touchpoint or segment with fewer than {min_base} answers is
-shown as suppressed, never as a number.</p>
-<p><b>What the intervals mean.</b> A 95 % confidence interval comes from a procedure that, over
-repeated surveys, would capture the true value in 95 % of them; it shows how precisely this
-survey pins the value down. Whether two intervals overlap is not a test: whether two segments
-differ is read from the test reported with them, corrected as described above. All results are
-associations in survey data; they do not show that changing a touchpoint would change an
-outcome.</p>
-<p><b>Parameters of this run.</b></p><ul>{rows}</ul>
-<p>The run folder's <code>manifest.json</code> lists the input files with their sha256, the package
-versions and the project commit; <code>cx verify RUN</code> reruns the study and compares every
-table.</p>
-</section>"""
+def _appendix(params: dict, n_respondents: int, tables=None) -> dict:
+    """What the template's method appendix (block ``cx_appendix``) states."""
+    return {"n_respondents": int(n_respondents or 0),
+            "min_base": params.get("min_base", 30),
+            "family": _family(Path(tables) if tables else None),
+            "parameters": [(str(k), str(v)) for k, v in params.items()
+                           if k not in ("study", "output_dir")],
+            "manifest": MANIFEST}
 
 
 def available_inputs(study) -> set[str]:
+
     """What a study's inputs allow, as the names notebook cells are tagged with (``needs-X``).
 
     ``survey`` (respondents), ``ratings`` (rated touchpoints), ``outcomes`` (an outcome known for
@@ -493,24 +514,16 @@ def available_inputs(study) -> set[str]:
     return have
 
 
-def _unmet(cell, available) -> bool:
-    needs = [t[len("needs-"):] for t in cell.get("metadata", {}).get("tags", [])
-             if t.startswith("needs-")]
-    return available is not None and any(n not in available for n in needs)
-
-
-def _heading_only(cell):
-    """A prose cell of a section the study cannot have: its heading stays (the code below it
-    says in one line why the section is empty), its explanation goes."""
-    cell = copy.deepcopy(cell)
-    cell.source = "\n".join(line for line in cell.source.splitlines() if line.startswith("#"))
-    return cell
-
-
 def build_report(executed, out_path, *, title: str, client: str = "", study_name: str = "",
                  tables_dir=None, params=None, n_respondents: int = 0, colour: str | None = None,
                  logo=None, run_id: str = "", available: set[str] | None = None) -> Path:
     """Join executed notebooks into one self-contained HTML report with no code.
+
+    The page is nbconvert's HTML export of the joined notebooks with the packaged template
+    ``cx_report`` (``cx_helpers/templates/cx_report``): its blocks hold the title block, the
+    executive summary, the contents and the method appendix, filled from the exporter's
+    resources; its :class:`ReportPreprocessor` shapes the cells. Figures and the logo are
+    embedded and no script is loaded from the network.
 
     Parameters
     ----------
@@ -523,7 +536,8 @@ def build_report(executed, out_path, *, title: str, client: str = "", study_name
     client, study_name, run_id : str
         Shown in the title block.
     tables_dir : Path, optional
-        The run's ``tables/``: the executive summary is written from it.
+        The run's ``tables/``: the executive summary is written from it (and saved there as
+        ``summary.csv``). Without it the page has no summary.
     params : dict, optional
         The run's parameters (listed in the method appendix; ``min_base`` used for suppression).
     n_respondents : int
@@ -541,69 +555,42 @@ def build_report(executed, out_path, *, title: str, client: str = "", study_name
     Path
         ``out_path``.
     """
-    from nbconvert import HTMLExporter
-
     params = params or {}
     merged = None
     for path in executed:
         nb = nbformat.read(path, as_version=4)
-        cells = []
-        for cell in nb.cells:
-            tags = cell.get("metadata", {}).get("tags", [])
-            if {"parameters", "injected-parameters", "remove-cell"} & set(tags):
-                continue
-            if cell.cell_type == "markdown" and _unmet(cell, available):
-                cell = _heading_only(cell)
-                if not cell.source:
-                    continue
-            if cell.cell_type == "code":
-                cell = copy.deepcopy(cell)
-                cell.outputs = [o for o in cell.outputs
-                                if not (o.output_type == "stream" and o.name == "stderr")
-                                and WIDGET_MIME not in o.get("data", {})]
-            cells.append(cell)
         if merged is None:
-            merged, merged.cells = nb, cells
+            merged = nb
         else:
-            merged.cells.extend(cells)
-    merged.metadata.pop("widgets", None)
+            merged.cells.extend(nb.cells)
     merged.metadata["title"] = title
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True,
-                            exclude_output_prompt=True, embed_images=True)
-    body, _ = exporter.from_notebook_node(merged)
-    # nothing from the network: the notebooks need neither require.js nor MathJax
-    body = re.sub(r'<script[^>]*src="https?://[^"]*"[^>]*>\s*</script>', "", body)
 
-    summary = executive_summary(tables_dir, params.get("min_base", 30)) if tables_dir else []
+    summary = executive_summary(tables_dir, params.get("min_base", 30)) if tables_dir else None
     date = datetime.now(timezone.utc).strftime("%d %B %Y")
-    toc = [(1, "executive-summary", "Executive summary")] + _headings(body) + \
-        [(1, "method-appendix", "Method appendix")]
-    toc_html = "".join(f'<li class="cx-toc-{lvl}"><a href="#{anchor}">{text}</a></li>'
-                       for lvl, anchor, text in toc)
-    items = "".join(f"<li><b>{html.escape(topic)}</b>: {html.escape(text)}</li>"
-                    for topic, text in summary)
-    meta = " &middot; ".join(html.escape(x) for x in [f"Study: {study_name}", date,
-                                                       f"run {run_id}" if run_id else ""] if x)
-    head = f"""
-<header class="cx-cover">{_logo_tag(Path(logo) if logo else None)}
-<p class="cx-meta">{html.escape(client)}</p>
-<h1>{html.escape(title)}</h1>
-<p class="cx-meta">{meta}</p>
-</header>
-<section class="cx-summary" id="executive-summary"><h2>Executive summary</h2><ul>{items}</ul>
-</section>
-<nav class="cx-toc"><h2>Contents</h2><ul>{toc_html}</ul></nav>
-"""
-    css = f"<style>{_CSS % {'colour': colour or DEFAULT_COLOUR}}</style>"
-    body = body.replace("</head>", css + "\n</head>", 1)
-    body = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + head, body, count=1)
-    body = body.replace("</body>", _appendix(params, n_respondents, tables_dir) + "\n</body>", 1)
+    resources = {"cx": {
+        "title": title, "client": client, "colour": colour or DEFAULT_COLOUR,
+        "logo": _logo_uri(Path(logo) if logo else None),
+        "meta": [x for x in (f"Study: {study_name}", date, f"run {run_id}" if run_id else "")
+                 if x],
+        "summary": summary, "available": available,
+        "appendix": _appendix(params, n_respondents, tables_dir)}}
+    body, _ = report_exporter().from_notebook_node(merged, resources=resources)
     out_path = Path(out_path)
     out_path.write_text(body, encoding="utf-8")
     if tables_dir:
         write_csv(pd.DataFrame(summary, columns=["topic", "sentence"]),
-                  Path(tables_dir) / "summary.csv")
+                  Path(tables_dir) / f"{SUMMARY}{TABLE_SUFFIX}")
     return out_path
+
+
+def report_exporter():
+    """nbconvert's HTML exporter with the packaged ``cx_report`` template: no code, no prompts,
+    images embedded (found in ``cx_helpers/templates``, from a source tree or an install)."""
+    from nbconvert import HTMLExporter
+
+    return HTMLExporter(template_name=TEMPLATE_NAME, extra_template_basedirs=[str(TEMPLATES)],
+                        exclude_input=True, exclude_input_prompt=True,
+                        exclude_output_prompt=True, embed_images=True)
 
 
 def find_chromium() -> str | None:

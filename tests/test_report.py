@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from html.parser import HTMLParser
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -249,14 +251,178 @@ def test_summary_of_an_events_only_study(tmp_path):
     _assert_numbers_from_tables(items, t, extra=[3637])
 
 
-def test_appendix_states_the_family_and_what_intervals_are(hand_made):
-    text = report._appendix({"min_base": 30}, 812, hand_made)
+class _Page(HTMLParser):
+    """What a test reads from a report page: ids, links, scripts, meta tags, the text of a part."""
+
+    def __init__(self, page):
+        super().__init__(convert_charrefs=True)
+        self.ids, self.links, self.scripts, self.meta, self.text = [], [], [], {}, []
+        self.toc, self._in_toc, self._style = [], False, False
+        self.feed(page)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if "id" in a:
+            self.ids.append(a["id"])
+        if tag == "a" and a.get("href", "").startswith("#"):
+            self.links.append(a["href"][1:])
+        if tag == "script":
+            self.scripts.append(a)
+        if tag == "meta" and "name" in a:
+            self.meta[a["name"]] = a.get("content")
+        if tag == "nav" and "cx-toc" in a.get("class", ""):
+            self._in_toc = True
+        self._style = tag == "style"
+
+    def handle_endtag(self, tag):
+        if tag == "nav":
+            self._in_toc = False
+        self._style = False
+
+    def handle_data(self, data):
+        if not self._style:
+            self.text.append(data)
+        if self._in_toc and data.strip():
+            self.toc.append(data.strip())
+
+
+def _cell_nb(path, cells, **metadata):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = cells
+    nb.metadata.update(metadata)
+    nbformat.write(nb, path)
+    return path
+
+
+def test_report_page_comes_from_the_packaged_template(hand_made, tmp_path):
+    """Title block, summary, the notebooks' sections and the appendix, in that order, from the
+    cx_report template; no code, no stderr, no widgets, no script from anywhere."""
+    import nbformat
+
+    v4 = nbformat.v4
+    output_cell = v4.new_code_cell("print('kept output')\nraise_noise()", outputs=[
+        v4.new_output("stream", name="stdout", text="kept output\n"),
+        v4.new_output("stream", name="stderr", text="noise on stderr\n"),
+        v4.new_output("display_data", data={report.WIDGET_MIME: {"model_id": "abc123"},
+                                            "text/plain": "progress bar"}),
+        v4.new_output("display_data", data={"text/html": "<table class='cx-table'><tr><td>"
+                                                         "a table cell</td></tr></table>"})])
+    nb = _cell_nb(tmp_path / "nb.ipynb", [
+        v4.new_code_cell("study = 'parameter cell'", metadata={"tags": ["parameters"]}),
+        v4.new_markdown_cell("# 1. Section one\n\nIntro prose of section one."),
+        output_cell,
+        v4.new_markdown_cell("## Events & journeys\n\nEvent prose goes.",
+                             metadata={"tags": ["needs-events"]})],
+        widgets={"application/vnd.jupyter.widget-state+json": {"state": {"abc123": {}}}})
+    out = report.build_report([nb], tmp_path / "r.html", title="Study of <Acme & Co>",
+                              client="Acme <b>", study_name="s1", tables_dir=hand_made,
+                              params={"study": "/x", "min_base": 30, "n_boot": 30},
+                              n_respondents=812, run_id="run-7", available={"survey"})
+    page = out.read_text()
+    parsed = _Page(page)
+    text = " ".join("".join(parsed.text).split())
+    # the packaged template, and nothing that runs or loads: no script at all
+    assert parsed.meta["generator"] == "cx_helpers report template cx_report"
+    assert parsed.scripts == [] and "cdnjs" not in page and "require.js" not in page
+    assert "widget-state" not in page and "abc123" not in page and "progress bar" not in page
+    # no code, no parameters cell, no stderr; outputs and tables stay
+    assert "raise_noise" not in page and "parameter cell" not in page
+    assert "noise on stderr" not in page
+    assert "kept output" in text and "a table cell" in text
+    # the study's words are escaped, never markup
+    assert "<h1>Study of &lt;Acme &amp; Co&gt;</h1>" in page and "Acme &lt;b&gt;" in page
+    assert "Study: s1" in text and "run run-7" in text
+    # the order: title, summary, contents, sections, appendix
+    spots = [text.index(x) for x in ("Study of <Acme & Co>", "Executive summary", "Contents",
+                                     "Intro prose of section one")] + \
+        [text.rindex("Method appendix")]          # the contents name it first
+    assert spots == sorted(spots)
+    # the summary, sentence by sentence, from the tables (and saved beside them)
+    summary = executive_summary(hand_made)
+    saved = pd.read_csv(hand_made / "summary.csv")
+    assert list(saved.itertuples(index=False, name=None)) == summary
+    for topic, sentence in summary:
+        assert f"{topic}: {sentence}" in text
+    # a section the study cannot have keeps its heading, in the contents too
+    assert "Event prose goes" not in text
+    assert parsed.toc == ["Contents", "Executive summary", "1. Section one", "Events & journeys",
+                          "Method appendix"]
+    assert parsed.links and all(link in parsed.ids for link in parsed.links)
+    # the appendix: the family of tests, the parameters, the manifest
+    appendix = text[text.index("Method appendix", spots[-1]):]
     assert "All 6 segment tests of this report of Likelihood to recommend and Overall " \
-           "satisfaction, over the segment variables plan and region" in " ".join(text.split())
-    assert "(Holm)" in text
-    assert "may be due to chance" not in text and "would fall in 95 %" not in text
-    assert "not a test" in text
-    assert "at stake per customer" not in text
+           "satisfaction, over the segment variables plan and region" in appendix
+    assert "(Holm)" in appendix and "not a test" in appendix
+    assert "812 survey respondents" in appendix and "fewer than 30 answers" in appendix
+    assert "n_boot = 30" in appendix and "study =" not in appendix
+    assert "manifest.json lists the input files" in appendix
+    assert "may be due to chance" not in appendix and "at stake per customer" not in appendix
+
+
+def test_report_without_tables_has_no_summary_and_a_study_without_tests_says_so(tmp_path):
+    import nbformat
+
+    nb = _cell_nb(tmp_path / "nb.ipynb", [nbformat.v4.new_markdown_cell("# Only section")])
+    parsed = _Page(report.build_report([nb], tmp_path / "r.html", title="T").read_text())
+    text = " ".join("".join(parsed.text).split())
+    assert "executive-summary" not in parsed.ids and "Executive summary" not in text
+    assert parsed.toc == ["Contents", "Only section", "Method appendix"]
+    assert "The study has no segment tests, so nothing was corrected." in text
+    assert "No survey: every result comes from the event log." in text
+
+
+def test_events_sections_of_the_real_notebook_are_cut_for_a_study_without_events(tmp_path):
+    """Notebook 03's prose cells tagged needs-events: only their headings are left when the study
+    has no event log, and all of them are there when it has one."""
+    import nbformat
+
+    nb_path = runner.NOTEBOOK_DIR / "03_journey_vs_touchpoint.ipynb"
+    cells = [c for c in nbformat.read(nb_path, as_version=4).cells
+             if "needs-events" in c.metadata.get("tags", [])]
+    assert cells
+    prose = [line for c in cells for line in c.source.splitlines()
+             if line.strip() and not line.startswith("#")]
+    headings = [line.lstrip("#").strip() for c in cells for line in c.source.splitlines()
+                if line.startswith("#")]
+    assert prose and headings
+
+    def page(available):
+        out = report.build_report([nb_path], tmp_path / "r.html", title="T",
+                                  available=available)
+        return " ".join("".join(_Page(out.read_text()).text).split())
+
+    def words(line):   # a prose line as plain text: markdown marks left out
+        return " ".join(re.sub(r"[*_`\[\]]|\(http[^)]*\)", "", line).split())[:60]
+
+    without = page({"survey", "ratings", "outcomes", "drivers", "journeys", "compare"})
+    with_events = page({"survey", "ratings", "outcomes", "drivers", "journeys", "compare",
+                        "events"})
+    for heading in headings:
+        assert words(heading) in without and words(heading) in with_events
+    shown = [line for line in prose if words(line)[:40] in with_events]
+    assert len(shown) >= len(prose) // 2       # the check reads the page's text
+    for line in shown:
+        assert words(line)[:40] not in without, line
+
+
+def test_template_is_found_in_the_package(tmp_path):
+    exporter = report.report_exporter()
+    template = Path(exporter.template.filename)
+    assert template == report.TEMPLATES / "cx_report" / "index.html.j2"
+    assert (report.TEMPLATES / "cx_report" / "conf.json").is_file()
+    # the template's own preprocessors: nbconvert's tag removal and the report's
+    kinds = {type(p).__name__ for p in exporter._preprocessors if p.enabled}
+    assert {"TagRemovePreprocessor", "ReportPreprocessor"} <= kinds
+
+
+def test_markdown_headings_match_nbconvert_ids():
+    found = report.markdown_headings("# 2. Key drivers: what's *first*\n\ntext\n\n## A & B\n"
+                                     "### Not listed")
+    assert found == [{"level": 1, "id": "2.-Key-drivers:-what's-first",
+                      "text": "2. Key drivers: what's first"},
+                     {"level": 2, "id": "A-&-B", "text": "A & B"}]
 
 
 @pytest.mark.slow
@@ -315,6 +481,14 @@ def test_summary_of_a_real_run_matches_its_tables(two_runs):
 def test_report_is_self_contained(two_runs):
     html = (two_runs[0] / "report.html").read_text()
     assert not re.search(r'<(script|link|img)[^>]+(src|href)="https?://', html)
+    page = _Page(html)
+    assert page.scripts == [] and page.meta["generator"] == "cx_helpers report template cx_report"
+    assert all(link in page.ids for link in page.links)
+    text = " ".join(page.text)
+    spots = [text.rindex(x) for x in ("Executive summary", "1. Touchpoint inventory",
+                                      "2. Key-driver analysis", "3. Journeys versus touchpoints",
+                                      "Method appendix")]    # after their entries in the contents
+    assert spots == sorted(spots) and text.index("Executive summary") < text.index("Contents")
     for part in ("Executive summary", "Contents", "Method appendix", "Northwind Mobile"):
         assert part in html
     summary = pd.read_csv(two_runs[0] / "tables" / "summary.csv")
