@@ -403,25 +403,18 @@ def driver_model(study: Study, outcome: str, drivers=None, na: str | None = None
         that is a linear combination of others, or a model that cannot be fitted; the message
         names the cause and the fix.
     """
-    if outcome not in study.outcome_specs:
-        raise StudyError(f"'{outcome}' is not an outcome of study '{study.name}'.",
-                         column=outcome, expected=f"one of {', '.join(study.outcome_specs)}")
+    spec = study.outcome(outcome)
     na = resolve_na(na, study)
     if na not in NA_HANDLINGS:
         raise StudyError(f"na must be one of {NA_HANDLINGS}, got {na!r}.",
                          fix="use na='indicator' or na='complete'.")
-    spec = study.outcome_specs[outcome]
     model = model or MODEL_FOR_KIND[spec.kind]
     if model not in MODEL_NAMES:
         raise StudyError(f"model must be one of {', '.join(MODEL_NAMES)}, got {model!r}.")
-    drivers = list(drivers or study.rated_touchpoints)
-    controls = list(controls or ())
-    unknown = [d for d in drivers if d not in study.ratings.columns]
-    unknown += [c for c in controls if c not in study.segments]
-    if unknown:
-        raise StudyError(f"not a rated touchpoint or segment of study '{study.name}': "
-                         f"{', '.join(unknown)}.",
-                         fix="pass rated touchpoints as drivers and segments as controls.")
+    drivers = study.check_touchpoints(drivers or study.rated_touchpoints, rated=True)
+    controls = [controls] if isinstance(controls, str) else list(controls or ())
+    for c in controls:
+        study.segment_values(c)   # a control must be one of the study's segments
     full = study.frame()
     has_y = full[outcome].notna()
     frame = full[has_y & full[controls].notna().all(axis=1)]
@@ -757,8 +750,9 @@ def key_drivers(study: Study, outcomes=None, drivers=None, methods=None, na: str
     StudyError
         For dominance on a yes/no outcome over too many drivers without groups.
     """
-    outcomes = list(outcomes or study.outcome_specs)
-    drivers = list(drivers or study.rated_touchpoints)
+    outcomes = [study.outcome(o).name for o in ([outcomes] if isinstance(outcomes, str)
+                                                else outcomes or study.outcome_specs)]
+    drivers = study.check_touchpoints(drivers or study.rated_touchpoints, rated=True)
     na = resolve_na(na, study)
     labels = study.catalog.set_index("touchpoint")["label"]
     frame = study.frame()

@@ -121,9 +121,8 @@ def touchpoint_inventory(study: Study, min_base: int | None = None, outcome: str
     """
     min_base = study.min_base if min_base is None else min_base
     outcome = default_outcome(study) if outcome is None else outcome
-    if outcome is not None and outcome not in study.respondents:
-        raise ValueError(f"outcome {outcome!r} is not an outcome of study '{study.name}' "
-                         f"(outcomes: {', '.join(study.outcome_specs) or 'none'}).")
+    if outcome is not None:
+        study.outcome(outcome)
     cat = study.catalog
     resp = study.respondents
     weights = resp["weight"].to_numpy(dtype=float)

@@ -376,12 +376,7 @@ def _nested_test(t: np.ndarray, tj: np.ndarray, y, w, binary):
 
 def _prepare(study: Study, outcome: str, na: str, feats: pd.DataFrame, derived) -> dict:
     """The rows, designs, weights and basis of one outcome's comparison."""
-    if outcome not in study.outcome_specs:
-        raise StudyError(f"unknown outcome {outcome!r}.", column=outcome,
-                         expected="one of the study's outcomes: "
-                                  + ", ".join(study.outcome_specs),
-                         fix="pass an outcome named under 'outcomes' in study.yaml.")
-    binary = study.outcome_specs[outcome].kind == "binary"
+    binary = study.outcome(outcome).kind == "binary"
     frame = study.frame()
     keep = frame[outcome].notna()
     weight = frame["weight"] if "weight" in frame else pd.Series(1.0, index=frame.index)

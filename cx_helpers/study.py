@@ -159,6 +159,49 @@ class Study:
         jr = self.journey_ratings.add_prefix("journey_")
         return self.respondents.join(self.ratings).join(jr)
 
+    def __repr__(self) -> str:
+        info = summarize(self)
+        lines = [f"Study {self.name!r} ({self.root})"]
+        lines += [f"  {key}: {value:,}" if isinstance(value, int) else f"  {key}: {value}"
+                  for key, value in info.items() if key != "study"]
+        return "\n".join(lines)
+
+    def outcome(self, name) -> Outcome:
+        """The outcome called ``name``.
+
+        Raises
+        ------
+        StudyError
+            When the study has no such outcome, with the closest name or the valid ones.
+        """
+        if name not in self.outcome_specs:
+            raise StudyError(f"'{name}' is not an outcome of study '{self.name}'.",
+                             file=self.root / CONFIG_NAME,
+                             expected=f"one of: {', '.join(self.outcome_specs) or '(none)'}",
+                             fix=_closest(name, list(self.outcome_specs)) if self.outcome_specs
+                             else "declare the outcome under outcomes: in study.yaml.")
+        return self.outcome_specs[name]
+
+    def check_touchpoints(self, names, rated: bool = False) -> list[str]:
+        """``names`` as a list, each checked to be a touchpoint (a rated one if ``rated``).
+
+        Raises
+        ------
+        StudyError
+            Naming each unknown touchpoint with the closest known name.
+        """
+        known = self.rated_touchpoints if rated else list(self.catalog["touchpoint"])
+        names = [names] if isinstance(names, str) else list(names)
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            what = "rated touchpoint" if rated else "touchpoint"
+            raise StudyError(
+                "; ".join(f"'{n}' is not a {what} of study '{self.name}' "
+                          f"({_closest(n, known) if known else 'it has none'})" for n in unknown)
+                + ".", file=self.root / CONFIG_NAME,
+                fix="use the touchpoint ids of the catalog (study.catalog['touchpoint']).")
+        return names
+
 
 # ----------------------------------------------------------------------------------------------
 # reading

@@ -18,6 +18,7 @@ import pytest
 import statsmodels.api as sm
 from scipy import stats
 
+from cx_helpers import _kernels as kernels
 from cx_helpers import importance as imp
 from cx_helpers.importance import relative_importance
 
@@ -143,13 +144,13 @@ def test_task_split_and_uncompiled_walk_agree():
     d = np.sqrt(np.diag(cov))
     corr = cov / np.outer(d, d)
     off = np.arange(7, dtype=np.int64)
-    serial, failed = imp._subset_r2_serial(corr, off)
+    serial, failed = kernels._subset_r2_serial(corr, off)
     assert (failed == -1).all()
     for t in range(4):
-        values, failed = imp._subset_r2_kernel(corr, off, t)
+        values, failed = kernels._subset_r2_kernel(corr, off, t)
         assert (failed == -1).all()
         np.testing.assert_allclose(values, serial, atol=1e-14)
-    walk = getattr(imp._walk_task, "py_func", imp._walk_task)
+    walk = getattr(kernels._walk_task, "py_func", kernels._walk_task)
     values = np.empty(64)
     for task in range(4):
         assert walk(corr, off, 2, task, values, np.empty((7, 7, 7))) == -1
