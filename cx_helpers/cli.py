@@ -109,10 +109,17 @@ def _verify(args):
     from cx_helpers.verify import verify_run
 
     try:
-        result = verify_run(args.run, out=args.out, study=args.study, progress=not args.quiet)
+        result = verify_run(args.run, out=args.out, study=args.study, progress=not args.quiet,
+                            strict_versions=args.strict_versions)
     except RunError as exc:
         print(f"cx verify: the rerun failed: {exc}", file=sys.stderr)
         return 1
+    if result.versions:
+        from cx_helpers.verify import LOCKED_VERSIONS_HINT
+
+        print(f"versions that differ from the run's ({LOCKED_VERSIONS_HINT}):")
+        for item in result.versions:
+            print(f"  - {item}")
     if result.identical:
         print(f"verified: all {result.tables} tables are identical (rerun in {result.rerun_dir})")
         return 0
@@ -182,10 +189,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=_run)
 
+    from cx_helpers.layout import MANIFEST
     p = sub.add_parser("verify", help="rerun a finished run from its manifest, compare tables")
-    p.add_argument("run", help="run folder (holding manifest.json)")
+    p.add_argument("run", help=f"run folder (holding {MANIFEST})")
     p.add_argument("--out", help="folder for the rerun (default: beside the run)")
     p.add_argument("--study", help="where the study is now, if it moved since the run")
+    p.add_argument("--strict-versions", action="store_true",
+                   help="refuse to rerun (exit 2) when a package version differs from the run's")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=_verify)
     return parser

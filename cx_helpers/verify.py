@@ -1,8 +1,9 @@
-"""Reviewers' rerun: check a finished run's inputs, rerun it, and compare every table."""
+"""Reviewers' rerun: check a finished run's inputs and package versions, rerun it, and compare
+every table."""
 
 from __future__ import annotations
 
-import json
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -10,9 +11,14 @@ from pathlib import Path
 import pandas as pd
 
 from cx_helpers.errors import StudyError
-from cx_helpers.runner import run_study, sha256
+from cx_helpers.layout import (RunLayout, VersionDifference, read_manifest, sha256,
+                               version_differences)
+from cx_helpers.runner import run_study
 
-__all__ = ["VerifyResult", "check_inputs", "compare_tables", "verify_run"]
+__all__ = ["LOCKED_VERSIONS_HINT", "VerifyResult", "check_inputs", "check_versions",
+           "compare_tables", "verify_run"]
+
+LOCKED_VERSIONS_HINT = "install the locked versions: see README Set-up"
 
 _RUN_KEYS = ("study", "output_dir", "seed", "min_base", "segment")
 
@@ -29,11 +35,15 @@ class VerifyResult:
         Readable differences between the original tables and the rerun's (empty: identical).
     tables : int
         How many tables were compared.
+    versions : list of VersionDifference
+        Python and the packages whose versions differ between the run and the rerun (empty:
+        the same versions).
     """
 
     rerun_dir: Path
     differences: list[str] = field(default_factory=list)
     tables: int = 0
+    versions: list[VersionDifference] = field(default_factory=list)
 
     @property
     def identical(self) -> bool:
@@ -42,16 +52,46 @@ class VerifyResult:
 
 
 def _manifest(run_dir: Path) -> dict:
-    path = run_dir / "manifest.json"
-    if not path.is_file():
-        raise StudyError("no manifest.json: this is not a run folder written by `cx run`.",
-                         file=path, fix="give the folder of a finished run, e.g. "
-                                        "reports/<study>/<run id>.")
-    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest = read_manifest(run_dir)
     if manifest.get("status") != "ok":
         raise StudyError(f"the run did not finish (status: {manifest.get('status')}); there is "
-                         "nothing to verify.", file=path, fix="verify a run that succeeded.")
+                         "nothing to verify.", file=RunLayout(run_dir).manifest,
+                         fix="verify a run that succeeded.")
     return manifest
+
+
+def check_versions(manifest: dict, strict: bool = False, run_dir=None) -> list[VersionDifference]:
+    """Compare the run's Python and package versions (its manifest) with the running ones.
+
+    Parameters
+    ----------
+    manifest : dict
+        The run's manifest.
+    strict : bool, default False
+        Refuse to go on when any version differs.
+    run_dir : Path, optional
+        The run folder, named in the error.
+
+    Returns
+    -------
+    list of VersionDifference
+        What differs (empty: the same versions).
+
+    Raises
+    ------
+    StudyError
+        With ``strict``, when a version differs: the message lists each (name, the run's
+        version, the running one).
+    """
+    found = version_differences(manifest)
+    if found and strict:
+        raise StudyError(
+            f"{len(found)} version(s) of Python or the packages differ from the run's, so the "
+            "rerun was not started (--strict-versions):\n" + "\n".join(f"  - {d}" for d in found) + "\n",
+            file=RunLayout(run_dir).manifest if run_dir else None,
+            fix=f"{LOCKED_VERSIONS_HINT}; or rerun without --strict-versions (the numbers may "
+                "still match).")
+    return found
 
 
 def check_inputs(manifest: dict, study_path: Path) -> None:
@@ -106,8 +146,8 @@ def compare_tables(original: Path, rerun: Path) -> tuple[list[str], int]:
     count : int
         Number of tables compared.
     """
-    a = {p.name: p for p in (original / "tables").glob("*.csv")}
-    b = {p.name: p for p in (rerun / "tables").glob("*.csv")}
+    a = {p.name: p for p in RunLayout(original).table_files()}
+    b = {p.name: p for p in RunLayout(rerun).table_files()}
     diffs = [f"{name}: in the original run only" for name in sorted(set(a) - set(b))]
     diffs += [f"{name}: in the rerun only" for name in sorted(set(b) - set(a))]
     for name in sorted(set(a) & set(b)):
@@ -116,8 +156,14 @@ def compare_tables(original: Path, rerun: Path) -> tuple[list[str], int]:
     return diffs, len(set(a) | set(b))
 
 
-def verify_run(run_dir, out=None, study=None, progress=True) -> VerifyResult:
+def verify_run(run_dir, out=None, study=None, progress=True,
+               strict_versions: bool = False) -> VerifyResult:
     """Rerun a finished run from its manifest and compare every table.
+
+    Before the rerun, the run's Python and package versions (``manifest.json``) are compared
+    with the running ones; those that differ are printed to stderr and returned in
+    :attr:`VerifyResult.versions`. The rerun goes ahead anyway (the numbers can still match)
+    unless ``strict_versions``.
 
     Parameters
     ----------
@@ -129,6 +175,8 @@ def verify_run(run_dir, out=None, study=None, progress=True) -> VerifyResult:
         Where the study is now, when it moved (default: the path in the manifest).
     progress : bool
         Show the rerun's progress.
+    strict_versions : bool, default False
+        Refuse to rerun when a package version differs from the run's.
 
     Returns
     -------
@@ -137,12 +185,20 @@ def verify_run(run_dir, out=None, study=None, progress=True) -> VerifyResult:
     Raises
     ------
     StudyError
-        When the folder is not a finished run, or an input is missing or changed.
+        When the folder is not a finished run, an input is missing or changed, or (with
+        ``strict_versions``) a package version differs.
     """
     run_dir = Path(run_dir).resolve()
     manifest = _manifest(run_dir)
     study_path = Path(study or manifest["study_path"])
     check_inputs(manifest, study_path)
+    versions = check_versions(manifest, strict=strict_versions, run_dir=run_dir)
+    if versions:
+        print(f"warning: {len(versions)} version(s) of Python or the packages differ from the "
+              f"run's; the rerun goes ahead ({LOCKED_VERSIONS_HINT}):", file=sys.stderr)
+        for item in versions:
+            print(f"  - {item}", file=sys.stderr)
+        sys.stderr.flush()
     params = manifest["parameters"]
     if out is None:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
@@ -151,4 +207,4 @@ def verify_run(run_dir, out=None, study=None, progress=True) -> VerifyResult:
                       parameters={k: v for k, v in params.items() if k not in _RUN_KEYS},
                       segment=params.get("segment"), progress=progress)
     differences, count = compare_tables(run_dir, rerun)
-    return VerifyResult(rerun, differences, count)
+    return VerifyResult(rerun, differences, count, versions)

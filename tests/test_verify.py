@@ -8,14 +8,60 @@ import shutil
 import pandas as pd
 import pytest
 
+from importlib import metadata
+
 from conftest import FAST, cx
-from cx_helpers.verify import compare_tables
+from cx_helpers.errors import StudyError
+from cx_helpers.layout import PACKAGES, read_manifest
+from cx_helpers.verify import check_versions, compare_tables
 
 
-def test_verify_passes_on_an_untouched_run(two_runs, tmp_path):
-    res = cx("verify", two_runs[0], "--out", tmp_path / "rerun", "--quiet")
+def _run_with_other_versions(run, tmp_path):
+    """A copy of a finished run whose manifest says it ran on other versions of pandas and
+    numpy (older pandas, no numpy): a real difference with this environment."""
+    copy = tmp_path / "old-run"
+    shutil.copytree(run, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["packages"].update({"pandas": "2.0.3", "numpy": None})
+    (copy / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    return copy
+
+
+def test_an_untouched_run_has_the_running_versions(two_runs):
+    manifest = read_manifest(two_runs[0])
+    assert set(manifest["packages"]) == set(PACKAGES)
+    assert check_versions(manifest, strict=True) == []
+
+
+def test_verify_reruns_and_names_the_versions_that_differ(two_runs, tmp_path):
+    """The numbers can match on other versions: the rerun goes ahead, the versions are named."""
+    old = _run_with_other_versions(two_runs[0], tmp_path)
+    lines = [f"pandas: 2.0.3 in the run, {metadata.version('pandas')} now",
+             f"numpy: not installed in the run, {metadata.version('numpy')} now"]
+    res = cx("verify", old, "--out", tmp_path / "rerun", "--quiet")
     assert res.returncode == 0, res.stdout + res.stderr
     assert "identical" in res.stdout
+    for line in lines:
+        assert f"  - {line}" in res.stdout and f"  - {line}" in res.stderr
+    assert "install the locked versions: see README Set-up" in res.stdout
+    # the rerun records the versions it ran on
+    rerun = json.loads((tmp_path / "rerun" / "manifest.json").read_text())
+    assert rerun["packages"]["pandas"] == metadata.version("pandas")
+
+
+def test_strict_versions_refuses_before_the_rerun(two_runs, tmp_path):
+    old = _run_with_other_versions(two_runs[0], tmp_path)
+    res = cx("verify", old, "--out", tmp_path / "rerun", "--strict-versions", "--quiet")
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "2 version(s) of Python or the packages differ" in res.stderr
+    assert f"pandas: 2.0.3 in the run, {metadata.version('pandas')} now" in res.stderr
+    assert "numpy: not installed in the run" in res.stderr
+    assert "install the locked versions: see README Set-up" in res.stderr
+    assert not (tmp_path / "rerun").exists()
+    with pytest.raises(StudyError, match="manifest.json"):
+        check_versions(read_manifest(old), strict=True, run_dir=old)
+    found = check_versions(read_manifest(old))
+    assert [(d.name, d.run) for d in found] == [("numpy", None), ("pandas", "2.0.3")]
 
 
 @pytest.mark.slow  # runs a whole study
