@@ -67,11 +67,8 @@ def test_wheel_holds_notebooks_and_licence(wheel):
         assert f"cx_helpers/notebooks/{nb}" in names
     assert "cx_helpers/notebooks/__init__.py" in names
     # every file of the package's source tree (modules and data, e.g. the report's template)
-    package = {p.relative_to(ROOT).as_posix() for p in (ROOT / "cx_helpers").rglob("*")
-               if p.is_file() and "__pycache__" not in p.parts
-               and subprocess.run(["git", "ls-files", "--error-unmatch", p], cwd=ROOT,
-                                  capture_output=True).returncode == 0}
-    assert package - names == set()
+    package = set(_run(["git", "ls-files", "cx_helpers"], cwd=ROOT).stdout.split())
+    assert package and package - names == set()
     assert "cx_helpers/templates/cx_report/index.html.j2" in names
     assert not any(n.startswith(("notebooks/", "tools/", "tests/")) for n in names)
     assert "cx_helpers/nbtools.py" not in names          # a developer tool, not the package
