@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import json
 import pkgutil
 import re
@@ -77,6 +78,8 @@ def write_api(src: Path) -> list[str]:
         "reachable as an attribute (``cx_helpers.metrics``), imported on first use.\n\n"
         ".. automodule:: cx_helpers\n\n"
         + "".join(f".. auto{_kind(getattr(cx_helpers, n))}:: cx_helpers.{n}\n\n"
+                  if not inspect.ismodule(getattr(cx_helpers, n))
+                  else f"* :mod:`cx_helpers.{n}`: see its page.\n\n"
                   for n in cx_helpers.__all__ if not n.startswith("_")))
     for name in modules:
         importlib.import_module(name)            # fails here, by name, if a module is broken
@@ -93,8 +96,6 @@ def write_api(src: Path) -> list[str]:
 
 
 def _kind(obj) -> str:
-    import inspect
-
     if inspect.isclass(obj):
         return "exception" if issubclass(obj, BaseException) else "class"
     if callable(obj):
@@ -139,10 +140,10 @@ def write_notebooks(src: Path, run: Path) -> list[str]:
     (out / "index.md").write_text(
         "# Example notebooks\n\n"
         f"The three notebooks of the suite as `cx run` executed them on the study "
-        f"`{manifest.get('study', run.name)}`, with {shown}. The pages show the stored outputs "
-        "(formatted tables and figures); the code cells are the calls into `cx_helpers` a "
-        "notebook makes. A small bootstrap keeps the build quick, so intervals are rougher "
-        "than in a full run.\n\n"
+        f"`{manifest.get('study', run.name)}`, with {shown} (other parameters at the "
+        "notebooks' defaults). The pages show the stored outputs (formatted tables and "
+        "figures); the code cells are the calls into `cx_helpers` a notebook makes. The "
+        "intervals' precision follows the run's bootstrap size (`n_boot`).\n\n"
         "```{toctree}\n:maxdepth: 1\n\n" + "\n".join(nb.stem for nb in found) + "\n```\n")
     return [nb.stem for nb in found]
 
