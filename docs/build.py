@@ -81,17 +81,22 @@ def write_api(src: Path) -> list[str]:
                   if not inspect.ismodule(getattr(cx_helpers, n))
                   else f"* :mod:`cx_helpers.{n}`: see its page.\n\n"
                   for n in cx_helpers.__all__ if not n.startswith("_")))
+    rows = ["| module | what it holds |", "|---|---|",
+            f"| [Public API](public.rst) | the names `import cx_helpers` exports |"]
     for name in modules:
-        importlib.import_module(name)            # fails here, by name, if a module is broken
+        module = importlib.import_module(name)   # fails here, by name, if a module is broken
         (api / f"{name}.rst").write_text(_title(f"``{name}``") + f"\n.. automodule:: {name}\n"
                                          "   :members:\n")
+        summary = (inspect.getdoc(module) or "").split("\n\n")[0].replace("\n", " ")
+        summary = re.sub(r":\w+:`~?([^`]+)`", r"`\1`", summary)     # RST roles as code
+        rows.append(f"| [`{name}`]({name}.rst) | {summary.replace('|', '/')} |")
     (api / "index.md").write_text(
         "# API reference\n\n"
         "Generated from the numpydoc docstrings of the package at build time: the public API, "
         "then a page per public module of `cx_helpers` (modules whose name starts with `_` "
         "are internal). The examples in the docstrings run as doctests "
-        "(`tests/test_doctests.py`).\n\n"
-        "```{toctree}\n:maxdepth: 1\n\npublic\n" + "\n".join(modules) + "\n```\n")
+        "(`tests/test_doctests.py`).\n\n" + "\n".join(rows) + "\n\n"
+        "```{toctree}\n:hidden:\n:maxdepth: 1\n\npublic\n" + "\n".join(modules) + "\n```\n")
     return modules
 
 
