@@ -153,24 +153,48 @@ def write_notebooks(src: Path, run: Path) -> list[str]:
     return [nb.stem for nb in found]
 
 
-_LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
+_LINK = re.compile(r"\[([^\]]*)\]\(([^)\s]+)\)")
 
 
 def copy_texts(src: Path) -> None:
-    """Copy the README files and the changelog, with the repository files they link to."""
-    for rel in TEXTS:
-        text_path = ROOT / rel
+    """Copy the README files and the changelog, with what their relative links point to.
+
+    A linked Markdown file becomes a page too (outside the contents, ``orphan``), any other
+    linked file a download; a link to a folder, which a site cannot show, becomes its text
+    followed by the folder's path. A link to a missing file is left for Sphinx to report.
+    """
+    queue, done = list(TEXTS), set()
+    while queue:
+        rel = queue.pop(0)
+        if rel in done:
+            continue
+        done.add(rel)
+        path = ROOT / rel
+
+        def relink(match, path=path):
+            label, target = match.groups()
+            file_part = target.split("#")[0]
+            if not file_part or "://" in target or target.startswith("mailto:"):
+                return match.group(0)
+            linked = (path.parent / file_part).resolve()
+            if linked != ROOT and ROOT not in linked.parents:
+                return match.group(0)
+            where = linked.relative_to(ROOT).as_posix()
+            if linked.is_dir():
+                return f"{label} (`{where}/`)"
+            if linked.suffix == ".md":
+                queue.append(where)
+            elif linked.is_file():
+                (src / where).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(linked, src / where)
+            return match.group(0)
+
+        text = _LINK.sub(relink, path.read_text(encoding="utf-8"))
+        if rel not in TEXTS:
+            text = "---\norphan: true\n---\n\n" + text
         dest = src / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(text_path, dest)
-        for target in _LINK.findall(text_path.read_text()):
-            if "://" in target or target.startswith("mailto:"):
-                continue
-            linked = (text_path.parent / target).resolve()
-            if linked.is_file() and ROOT in linked.parents and linked.suffix != ".md":
-                copy = src / linked.relative_to(ROOT)
-                copy.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(linked, copy)
+        dest.write_text(text, encoding="utf-8")
 
 
 def run_sample(folder: Path) -> Path:

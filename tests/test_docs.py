@@ -109,6 +109,29 @@ def test_api_pages_cover_every_public_module(tmp_path):
             assert f":: cx_helpers.{name}\n" in public
 
 
+def test_texts_bring_what_they_link_to(tmp_path, monkeypatch):
+    build = _build_module()
+    repo, src = tmp_path / "repo", tmp_path / "src"
+    (repo / "data" / "examples").mkdir(parents=True)
+    (repo / "README.md").write_text(
+        "# R\n\n[contract](data/README.md#keys), [licence](LICENSE), "
+        "[examples](data/examples/), [site](https://example.org/x), [top](#r)\n")
+    (repo / "data" / "README.md").write_text("# C\n\n[back](../README.md), [notes](notes.md)\n")
+    (repo / "data" / "notes.md").write_text("# N\n")
+    (repo / "LICENSE").write_text("MIT\n")
+    monkeypatch.setattr(build, "ROOT", repo)
+    monkeypatch.setattr(build, "TEXTS", ("README.md",))
+    build.copy_texts(src)
+    readme = (src / "README.md").read_text()
+    assert "[contract](data/README.md#keys)" in readme and "[licence](LICENSE)" in readme
+    assert "examples (`data/examples/`)" in readme           # a folder cannot be a page
+    assert "[site](https://example.org/x)" in readme and "[top](#r)" in readme
+    assert (src / "LICENSE").read_text() == "MIT\n"           # a download
+    # linked Markdown files follow, as pages outside the contents
+    assert (src / "data" / "README.md").read_text().startswith("---\norphan: true\n---")
+    assert (src / "data" / "notes.md").is_file()
+
+
 def test_modules_without_parameters_are_listed_truly():
     build = _build_module()
     for name in build.public_modules():
