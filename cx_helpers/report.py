@@ -4,6 +4,11 @@ The page holds a title block (client, study, date), an executive summary written
 tables, a table of contents, the three notebooks' narratives and figures with no code, and a
 method appendix. Figures and the logo are embedded, and no script or style is loaded from the
 network, so the file opens offline (for example from an e-mail attachment).
+
+The page is nbconvert's HTML export with the template shipped in ``cx_helpers/templates/cx_report``
+(JupyterLab's, extended): the title block, summary, contents and appendix are its blocks, filled
+from the exporter's resources; :class:`ReportPreprocessor` shapes the cells (sections a study
+cannot have, stderr and widget outputs). No HTML is edited after the export.
 """
 
 from __future__ import annotations
