@@ -154,8 +154,7 @@ def test_license():
     assert "Copyright (c) 2026 the cx-helpers contributors" in text
     project = _project()
     assert project["license"] == "MIT"
-    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
-    assert setuptools["license-files"] == ["LICENSE"]
+    assert project["license-files"] == ["LICENSE"]
 
 
 def test_notebooks_are_package_data():
