@@ -26,7 +26,7 @@ from pathlib import Path
 from cx_helpers.errors import StudyError
 
 __all__ = ["FAILED", "FIGURES", "LOCK_NAME", "MANIFEST", "NOTEBOOKS", "PACKAGES", "REPORT_HTML",
-           "REPORT_PDF", "RunLayout", "SUMMARY", "TABLES", "VersionDifference",
+           "REPORT_PDF", "RunLayout", "SUMMARY", "TABLES", "Table", "VersionDifference",
            "package_versions", "read_manifest", "sha256", "table_hashes", "version_differences",
            "write_manifest"]
 
@@ -41,6 +41,30 @@ LOCK_NAME = ".cx-run.lock"
 SUMMARY = "summary"            # tables/summary.csv: the report's executive summary
 TABLE_SUFFIX = ".csv"
 FIGURE_SUFFIX = ".png"
+
+
+
+class Table:
+    """Names of the run tables (``tables/<name>.csv``) that the notebooks write and the report
+    reads: its executive summary and its method appendix. A test checks that a notebook writes
+    each of them."""
+
+    OUTCOMES = "outcomes"
+    NPS = "nps"
+    SEGMENT_TESTS = "segment_tests"
+    NPS_SEGMENT_TESTS = "nps_segment_tests"
+    INVENTORY = "inventory"
+    IMPORTANCE = "importance"
+    PRIORITY_MAP = "priority_map"
+    JOURNEY_VERDICTS = "journey_verdicts"
+    JOURNEY_TYPES = "journey_types"
+    JOURNEY_STANDOUTS = "journey_timeline_standouts"
+
+    @classmethod
+    def names(cls) -> list[str]:
+        """Every name above."""
+        return [v for k, v in vars(cls).items() if k.isupper()]
+
 
 # the packages whose versions a manifest records and `cx verify` compares
 PACKAGES = ("cx-helpers", "numpy", "pandas", "scipy", "statsmodels", "scikit-learn", "seaborn",

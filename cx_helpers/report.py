@@ -27,7 +27,7 @@ import pandas as pd
 from nbconvert.preprocessors import Preprocessor
 
 from cx_helpers.display import p_text
-from cx_helpers.layout import MANIFEST, SUMMARY, TABLE_SUFFIX
+from cx_helpers.layout import MANIFEST, SUMMARY, TABLE_SUFFIX, Table
 from cx_helpers.metrics import value_text
 from cx_helpers.outputs import write_csv
 
@@ -83,7 +83,7 @@ def _cap(text) -> str:
 
 def _outcome_items(tables: Path, min_base: int) -> list[tuple[str, str]]:
     """Where the study stands on each outcome (``outcomes.csv``), else the NPS (``nps.csv``)."""
-    overall = _read(tables, "outcomes")
+    overall = _read(tables, Table.OUTCOMES)
     items = []
     if _has(overall, "outcome", "metric", "value", "low", "high", "n"):
         for _, r in overall.iterrows():
@@ -96,7 +96,7 @@ def _outcome_items(tables: Path, min_base: int) -> list[tuple[str, str]]:
                                  f"{value_text(r['metric'], r['low'])} to "
                                  f"{value_text(r['metric'], r['high'])}; n = {int(r['n']):,})."))
         return items
-    nps = _read(tables, "nps")
+    nps = _read(tables, Table.NPS)
     if _has(nps, "value", "low", "high", "n"):
         row = nps.iloc[0]
         topic = str(row["outcome_label"]) if "outcome_label" in nps else "Net Promoter Score"
@@ -109,9 +109,9 @@ def _outcome_items(tables: Path, min_base: int) -> list[tuple[str, str]]:
 
 def _segment_item(tables: Path) -> list[tuple[str, str]]:
     """The segment differences that survive the report-wide correction."""
-    tests = _read(tables, "segment_tests")
+    tests = _read(tables, Table.SEGMENT_TESTS)
     if tests is None:
-        tests = _read(tables, "nps_segment_tests")
+        tests = _read(tables, Table.NPS_SEGMENT_TESTS)
     if not _has(tests, "by", "segment", "diff", "low", "high", "p_adjusted", "significant"):
         return [("Segments", "not compared in this study (no segment variable with two or "
                              "more values, or no survey outcome).")]
@@ -163,7 +163,7 @@ def _segments_beside(imp: pd.DataFrame) -> list[tuple[str, str]]:
 
 def _driver_items(tables: Path) -> tuple[list[tuple[str, str]], str | None, list[str]]:
     """Top drivers of the first outcome (negative ones said to go the other way)."""
-    imp = _read(tables, "importance")
+    imp = _read(tables, Table.IMPORTANCE)
     if not _has(imp, "outcome", "method", "importance"):
         return ([("Key drivers", "not analysed in this study (it needs survey ratings of the "
                                  "touchpoints and an outcome).")], None, [])
@@ -210,8 +210,8 @@ def _driver_items(tables: Path) -> tuple[list[tuple[str, str]], str | None, list
 
 def _fix_items(tables: Path, outcome_name: str | None) -> list[tuple[str, str]]:
     """Fix first (priority map) and the pain-point ranking, with a word when they differ."""
-    pmap = _read(tables, "priority_map")
-    inv = _read(tables, "inventory")
+    pmap = _read(tables, Table.PRIORITY_MAP)
+    inv = _read(tables, Table.INVENTORY)
     items = []
     fix = []
     if _has(pmap, "quadrant", "importance"):
@@ -254,7 +254,7 @@ def _fix_items(tables: Path, outcome_name: str | None) -> list[tuple[str, str]]:
 
 
 def _journey_items(tables: Path) -> list[tuple[str, str]]:
-    verdicts = _read(tables, "journey_verdicts")
+    verdicts = _read(tables, Table.JOURNEY_VERDICTS)
     if not _has(verdicts, "outcome", "sentence"):
         return [("Journeys vs touchpoints", "not compared in this study.")]
     items = []
@@ -279,14 +279,14 @@ def _journey_items(tables: Path) -> list[tuple[str, str]]:
 def _event_items(tables: Path) -> list[tuple[str, str]]:
     """What an event log shows: journeys by type and the periods that stand out."""
     items = []
-    types = _read(tables, "journey_types")
+    types = _read(tables, Table.JOURNEY_TYPES)
     if _has(types, "type", "journeys"):
         t = types.sort_values("journeys", ascending=False, kind="stable")
         parts = [f"{r['type']} {int(r['journeys']):,}" for _, r in t.head(5).iterrows()]
         more = f" and {len(t) - 5} more types" if len(t) > 5 else ""
         items.append(("Journeys", f"{int(t['journeys'].sum()):,} journeys reconstructed from the "
                                   f"event log, by type: {', '.join(parts)}{more}."))
-    runs = _read(tables, "journey_timeline_standouts")
+    runs = _read(tables, Table.JOURNEY_STANDOUTS)
     if runs is not None:
         if not _has(runs, "measure", "step", "direction", "first", "last", "rate", "baseline"):
             items.append(("Periods that stand out", "none: no period's rate differs from the "
@@ -334,7 +334,7 @@ def executive_summary(tables_dir, min_base: int = 30) -> list[tuple[str, str]]:
         it (``journey_verdicts.csv``); journeys and the periods that stand out (event logs).
     """
     tables = Path(tables_dir)
-    survey = any(_has(_read(tables, n)) for n in ("outcomes", "nps", "importance"))
+    survey = any(_has(_read(tables, n)) for n in (Table.OUTCOMES, Table.NPS, Table.IMPORTANCE))
     items = []
     if survey:
         items += _outcome_items(tables, min_base)
@@ -463,9 +463,9 @@ def _family(tables: Path | None) -> dict | None:
     the run has no segment tests)."""
     tests = None
     if tables is not None:
-        tests = _read(tables, "segment_tests")
+        tests = _read(tables, Table.SEGMENT_TESTS)
         if not _has(tests, "p"):
-            tests = _read(tables, "nps_segment_tests")
+            tests = _read(tables, Table.NPS_SEGMENT_TESTS)
     if not _has(tests, "p", "by"):
         return None
     made = tests[tests["p"].notna()]

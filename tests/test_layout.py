@@ -143,3 +143,30 @@ def test_the_run_folder_names_live_in_layout_only():
     for path in sorted(PACKAGE.glob("*.py")):
         if path.name != "layout.py":
             assert not _joined_names(path) & {"tables", "figures", "notebooks"}, path.name
+
+
+def _written_tables() -> set[str]:
+    """The table names the notebooks write: ``out.table(df, "name")`` in their code cells."""
+    import nbformat
+
+    from cx_helpers.runner import NOTEBOOK_DIR, NOTEBOOKS
+
+    names = set()
+    for name in NOTEBOOKS:
+        for cell in nbformat.read(NOTEBOOK_DIR / name, as_version=4).cells:
+            if cell.cell_type != "code":
+                continue
+            source = "\n".join(line for line in cell.source.splitlines()
+                               if not line.lstrip().startswith(("%", "!")))
+            for node in ast.walk(ast.parse(source)):
+                if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "table" \
+                        and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant):
+                    names.add(node.args[1].value)
+    return names
+
+
+def test_every_table_the_report_reads_is_written_by_a_notebook():
+    written = _written_tables()
+    assert {"inventory", "importance", "journey_types"} <= written   # the scan finds calls
+    assert set(layout.Table.names()) <= written, set(layout.Table.names()) - written
+    assert len(layout.Table.names()) == 10 and layout.SUMMARY not in written
