@@ -82,7 +82,7 @@ def write_api(src: Path) -> list[str]:
                   else f"* :mod:`cx_helpers.{n}`: see its page.\n\n"
                   for n in cx_helpers.__all__ if not n.startswith("_")))
     rows = ["| module | what it holds |", "|---|---|",
-            f"| [Public API](public.rst) | the names `import cx_helpers` exports |"]
+            "| [Public API](public.rst) | the names `import cx_helpers` exports |"]
     for name in modules:
         module = importlib.import_module(name)   # fails here, by name, if a module is broken
         (api / f"{name}.rst").write_text(_title(f"``{name}``") + f"\n.. automodule:: {name}\n"
