@@ -1,4 +1,4 @@
-"""Journey reconstruction speed: DuckDB SQL (cx_helpers.paths) against plain pandas.
+"""Journey reconstruction speed: DuckDB SQL (cx_helpers.journeys) against plain pandas.
 
     .venv/bin/python benchmarks/journeys.py [--sizes 1000000 10000000]
 
@@ -14,7 +14,7 @@ the same work, timed from reading the file to having both results:
   contacts, channel switches, path (touchpoints joined by " > ") and last touchpoint -- pandas as
   a DataFrame (journey id: the running count of starts; the path by a groupby " > ".join over
   object strings), DuckDB as a materialised table in its
-  connection (``journey_core`` of :class:`~cx_helpers.paths.JourneyLog` selected into a
+  connection (``journey_core`` of :class:`~cx_helpers.journeys.JourneyLog` selected into a
   temporary table; journey id: customer number and journey number);
 * count the transitions between touchpoints, "(start)" and "(end)" included (a DataFrame on both
   sides).
@@ -99,7 +99,7 @@ def _peak_mb() -> float:
 
 
 def run_duckdb(path: str) -> dict:
-    from cx_helpers.paths import reconstruct_journeys
+    from cx_helpers.journeys import reconstruct_journeys
 
     t0 = time.perf_counter()
     log = reconstruct_journeys(path, gap_days=7, repeat_days=30)

@@ -665,6 +665,28 @@ def with_direction(table: pd.DataFrame, label: str = "label", sign: str = "sign"
     return out
 
 
+def method_agreement(table: pd.DataFrame, outcome: str, methods=("lmg", "johnson")) -> float:
+    """Spearman rank correlation of two methods' shares for one outcome (same drivers).
+
+    Parameters
+    ----------
+    table : DataFrame
+        The table of :func:`key_drivers`.
+    outcome : str
+    methods : pair of str
+
+    Returns
+    -------
+    float
+        The rank agreement, NaN when either method is absent.
+    """
+    a, b = (table[(table["outcome"] == outcome) & (table["method"] == m)].set_index("driver")
+            ["share"] for m in methods)
+    if a.empty or b.empty:
+        return float("nan")
+    return float(a.corr(b, method="spearman"))
+
+
 def negative_warning(table: pd.DataFrame, outcome_label: str, label: str = "label",
                      sign: str = "sign", higher_is_better: bool = True) -> str:
     """One sentence warning about negative drivers, or "" when there are none."""
@@ -697,9 +719,9 @@ MEASURES = {"nps": "R2", "continuous": "R2", "ordinal": "R2 (scale points equall
             "binary": "R2 (linear probability)"}
 
 
-def key_drivers(study: Study, outcomes=None, drivers=None, methods=None, na: str | None = None,
-                groups=None, n_boot: int = 0, seed: int = 0, progress: bool = False,
-                segments=None) -> pd.DataFrame:
+def key_drivers(study: Study, *, outcomes=None, drivers=None, methods=None, na: str | None = None,
+                groups=None, n_boot: int = 0, seed: int | None = None, confidence: float = 0.95,
+                progress: bool = False, segments=None) -> pd.DataFrame:
     """Relative importance of the drivers for several outcomes, as one tidy table.
 
     Every outcome kind gets touchpoint-level importance with the same fast, exact method: LMG
@@ -724,7 +746,10 @@ def key_drivers(study: Study, outcomes=None, drivers=None, methods=None, na: str
     groups : dict, optional
         Name -> drivers, each group taken as one (e.g. :func:`stage_groups`).
     n_boot, seed, progress
-        Bootstrap resamples for the intervals, their seed, and a progress bar.
+        Bootstrap resamples for the intervals (0: no intervals), their seed (default the
+        study's, :attr:`Study.seed`), and a progress bar.
+    confidence : float, default 0.95
+        Level of the bootstrap intervals.
     segments : list of str, optional
         Segment columns to split the explained variance with, beside the touchpoints: adds rows
         of method ``"lmg_segments"`` (touchpoints with ``level`` "driver", then a row per segment
@@ -785,8 +810,9 @@ def key_drivers(study: Study, outcomes=None, drivers=None, methods=None, na: str
                     fix=f"use method 'lmg' (linear probability; the default), pass groups "
                         f"(e.g. stage_groups), or at most {MAX_LOGIT_UNITS} drivers.")
             imp = relative_importance(frame, outcome, drivers, method=method, weights="weight",
-                                      groups=groups, na=na, n_boot=n_boot, seed=seed,
-                                      progress=progress)
+                                      groups=groups, na=na, n_boot=n_boot,
+                                      seed=study.seed if seed is None else seed,
+                                      confidence=confidence, progress=progress)
             add(outcome, method, imp)
         # a segment with one value here (a run restricted to it, --by) explains nothing
         segs = [c for c in (segments or ()) if frame.loc[frame[outcome].notna(), c].nunique() > 1]

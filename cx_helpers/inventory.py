@@ -15,6 +15,7 @@ import pandas as pd
 from scipy import stats
 
 from cx_helpers import metrics
+from cx_helpers._callable import make_callable
 from cx_helpers.study import Study
 
 __all__ = ["INVENTORY_COLUMNS", "default_outcome", "inventory_table", "rating_scale",
@@ -90,7 +91,7 @@ def _nan_if(row: dict, cols, condition: bool):
             row[c] = np.nan
 
 
-def touchpoint_inventory(study: Study, min_base: int | None = None, outcome: str | None = None,
+def touchpoint_inventory(study: Study, *, min_base: int | None = None, outcome: str | None = None,
                          boxes: int | None = None, confidence: float = 0.95) -> pd.DataFrame:
     """Every touchpoint with reach, frequency, satisfaction, importance, impact and pain rank.
 
@@ -333,3 +334,6 @@ def inventory_table(inv: pd.DataFrame, outcome_label: str | None = None,
 def _lower(label: str) -> str:
     label = str(label)
     return label[:1].lower() + label[1:] if label[:2] != label[:2].upper() else label
+
+
+make_callable(__name__, touchpoint_inventory)

@@ -47,6 +47,50 @@ def coefficient_plot(data, ax=None, xlabel="effect on the outcome per rating poi
     return ax
 
 
+def importance_plot(data, outcome=None, method="lmg", higher_is_better=None, ax=None,
+                    xlabel="share of the explained variance, % (95 % bootstrap interval)"):
+    """Importance shares of one outcome's drivers with their intervals, largest first.
+
+    Negative drivers (their rating goes with a worse outcome in the full model) are drawn in
+    red and their labels end in "(negative)".
+
+    Parameters
+    ----------
+    data : DataFrame
+        The table of :func:`cx_helpers.drivers.key_drivers` (``cx.key_drivers(study)``).
+    outcome : str, optional
+        Default: the table's first outcome.
+    method : str, default "lmg"
+    higher_is_better : bool, optional
+        Whether a higher outcome is good; default the direction already in the table (from the
+        study's ``better:``).
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    from cx_helpers.drivers import DIRECTION_COLOURS, with_direction
+
+    outcome = data["outcome"].iloc[0] if outcome is None and len(data) else outcome
+    part = data[(data["outcome"] == outcome) & (data["method"] == method)]
+    if part.empty:
+        raise ValueError(f"no {method!r} rows for outcome {outcome!r} in the table (outcomes: "
+                         f"{', '.join(map(str, pd.unique(data['outcome'])))}).")
+    part = part.sort_values("importance", ascending=False)
+    if higher_is_better is None:
+        negative = part["direction"] == "negative"
+        part = part.assign(label=part["label"].where(~negative, part["label"] + " (negative)"))
+    else:
+        part = with_direction(part, higher_is_better=higher_is_better)
+    shown = [d for d in DIRECTION_COLOURS if d in set(part["direction"])]
+    ax = interval_plot(part, y="label", x="share", low="share_low", high="share_high",
+                       hue="direction" if shown else None, palette=DIRECTION_COLOURS if shown
+                       else None, hue_order=shown or None, ax=ax, xlabel=xlabel)
+    ax.set_title(f"What drives {part['outcome_label'].iloc[0]}")
+    return ax
+
+
 # ----------------------------------------------------------------------------------------------
 # journeys (notebook 03)
 # ----------------------------------------------------------------------------------------------
@@ -57,7 +101,7 @@ def transition_heatmap(matrix, ax=None, title=None, annot_min=0.05):
     Parameters
     ----------
     matrix : DataFrame
-        :func:`cx_helpers.paths.transition_matrix` (rows ``(start)`` and touchpoints, columns
+        :func:`cx_helpers.journeys.transition_matrix` (rows ``(start)`` and touchpoints, columns
         touchpoints and ``(end)``).
     annot_min : float
         Probabilities at least this large are written in their cell.
@@ -529,7 +573,7 @@ def rate_timeline_plot(data, x="period", y="rate", low="low", high="high", hue="
     Parameters
     ----------
     data : DataFrame
-        Tidy rows of one measure and step, e.g. of :func:`cx_helpers.timeline.timeline`
+        Tidy rows of one measure and step, e.g. of :func:`cx_helpers.journeys.timeline.timeline`
         (``period, group, rate, low, high, suppressed, stands_out``). Suppressed periods (a
         missing rate) leave a gap; they are never drawn as numbers.
     x, y, low, high : str
@@ -582,7 +626,7 @@ def timeline_grid(data, measure="conversion", steps=None, hue="group", ylabel=No
     Parameters
     ----------
     data : DataFrame
-        :func:`cx_helpers.timeline.timeline`.
+        :func:`cx_helpers.journeys.timeline.timeline`.
     measure : {"conversion", "reach"}
     steps : list of str, optional
         The steps to draw, in order (default: every step of the measure, in table order).

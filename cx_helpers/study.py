@@ -683,7 +683,7 @@ def _numeric(series, display, column, problems, scale=None, na=None, integer=Fal
 # the loader
 # ----------------------------------------------------------------------------------------------
 
-def load_study(path, segment: str | None = None) -> Study:
+def load_study(path, *, segment: str | None = None) -> Study:
     """Load and validate a study folder.
 
     Parameters

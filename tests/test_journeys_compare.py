@@ -15,11 +15,11 @@ from sklearn.metrics import log_loss, r2_score, roc_auc_score
 from sklearn.model_selection import KFold, StratifiedKFold
 
 import cx_helpers as cx
-from cx_helpers.journeys import (_bootstrap, _derived, _fit_predict, _nested_test,
-                                 _oos_predictions, _prepare, _scores, compare_all,
-                                 compare_journey_touchpoint, journey_features, journey_scores,
-                                 verdicts)
-from cx_helpers.paths import journey_log
+from cx_helpers.journeys import (compare_all, compare_journey_touchpoint, journey_features,
+                                 journey_log, journey_scores, verdicts)
+from cx_helpers.journeys.compare import (_bootstrap, _fit_predict, _nested_test, _oos_predictions,
+                                         _prepare, _scores)
+from cx_helpers.journeys.scores import _derived
 from cx_helpers.synth import write_study
 
 _STUDIES = {}

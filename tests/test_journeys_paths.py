@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from cx_helpers.paths import (END, START, discover_types, journey_log, reconstruct_journeys,
+from cx_helpers.journeys.reconstruct import (END, START, discover_types, journey_log, reconstruct_journeys,
                               transition_matrix)
 
 

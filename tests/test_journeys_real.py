@@ -10,7 +10,7 @@ import pytest
 
 import cx_helpers as cx
 from cx_helpers.journeys import compare_all, journey_features, verdicts
-from cx_helpers.paths import END, START, journey_log
+from cx_helpers.journeys import END, START, journey_log
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "data" / "examples"

@@ -15,8 +15,8 @@ from scipy.stats import fisher_exact
 from statsmodels.stats.multitest import multipletests
 
 import cx_helpers as cx
-from cx_helpers import paths, plots
-from cx_helpers import timeline as tl
+from cx_helpers import journeys, plots
+from cx_helpers.journeys import timeline as tl
 from cx_helpers.metrics import adjust_p
 
 matplotlib.use("Agg")
@@ -237,7 +237,7 @@ def _days_inside(week, window):
 @pytest.fixture(scope="module")
 def clicks():
     study = cx.load_study(CLICKS)
-    log = paths.journey_log(study)
+    log = journeys.journey_log(study)
     return study, tl.timeline(log, tl.funnel_steps(study), period="week", by="channel",
                               min_base=study.min_base)
 

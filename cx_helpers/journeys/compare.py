@@ -1,7 +1,4 @@
-"""Journey scores and the journey-versus-touchpoint test.
-
-Journeys are the study's declared groups of touchpoints (``journeys.declared``); their events
-side (reconstruction from logs, paths, transitions) lives in :mod:`cx_helpers.paths`.
+"""The journey-versus-touchpoint test.
 
 The test asks the study's own data the industry's question: do journey-level measures predict an
 outcome better than touchpoint-level measures? Three models per outcome, touchpoint measures (T),
@@ -32,138 +29,10 @@ from cx_helpers.display import p_text, pct
 from cx_helpers.errors import StudyError
 from cx_helpers.study import Study
 
-__all__ = ["MEASURES", "compare_all", "compare_journey_touchpoint", "journey_features",
-           "journey_score_methods", "journey_scores", "operational_features", "verdicts"]
+from cx_helpers.journeys.reconstruct import journey_log
+from cx_helpers.journeys.scores import journey_features
 
-MEASURES = ("mean", "min", "sd", "peak_end", "last")
-_MEASURE_WORDS = {"mean": "mean", "min": "weakest link (minimum)", "sd": "consistency (SD)",
-                  "peak_end": "peak-end", "last": "last touch"}
-
-
-def _derived(ratings: pd.DataFrame, midpoint: float) -> dict[str, pd.Series]:
-    """Derived scores of one journey from its touchpoint ratings (columns in journey order)."""
-    r = ratings.to_numpy(dtype=float)
-    rated = ~np.isnan(r)
-    any_rated = rated.any(axis=1)
-    out = {}
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        out["mean"] = np.where(any_rated, np.nanmean(np.where(rated, r, np.nan), axis=1)
-                               if r.shape[1] else np.nan, np.nan)
-        out["min"] = np.where(any_rated, np.nanmin(np.where(rated, r, np.inf), axis=1), np.nan)
-        counts = rated.sum(axis=1)
-        sd = np.nanstd(np.where(rated, r, np.nan), axis=1, ddof=0)
-        out["sd"] = np.where(counts >= 1, np.where(counts >= 2, sd, 0.0), np.nan)
-        last_idx = np.where(any_rated, r.shape[1] - 1 - np.argmax(rated[:, ::-1], axis=1), 0)
-        last = np.where(any_rated, r[np.arange(len(r)), last_idx], np.nan)
-        out["last"] = last
-        # the peak: the rating farthest from the scale midpoint (the lower one on ties)
-        dev = np.where(rated, np.abs(r - midpoint) + (r < midpoint) * 1e-9, -np.inf)
-        peak = np.where(any_rated, r[np.arange(len(r)), np.argmax(dev, axis=1)], np.nan)
-        out["peak_end"] = (peak + last) / 2.0
-    return {k: pd.Series(v, index=ratings.index) for k, v in out.items()}
-
-
-def journey_scores(study: Study, measures=MEASURES) -> pd.DataFrame:
-    """Score every declared journey for every respondent.
-
-    The direct journey rating where the survey asked for one (measure ``"direct"``), and the
-    measures derived from the journey's touchpoint ratings: ``mean``, ``min`` (weakest link),
-    ``sd`` (consistency; 0 with one rating), ``peak_end`` (mean of the peak, the rating farthest
-    from the scale midpoint, and the end) and ``last`` (the last touchpoint rated, in the
-    journey's declared order). Missing when the respondent rated none of the touchpoints.
-
-    Returns
-    -------
-    DataFrame
-        Tidy: ``respondent, journey, measure, value``.
-    """
-    parts = []
-    for name, journey in study.journeys.items():
-        if name in study.journey_ratings:
-            parts.append(pd.DataFrame({"respondent": study.journey_ratings.index,
-                                       "journey": name, "measure": "direct",
-                                       "value": study.journey_ratings[name].to_numpy()}))
-        members = [tp for tp in journey.touchpoints if tp in study.ratings]
-        if not members:
-            continue
-        cat = study.catalog.set_index("touchpoint").loc[members]
-        mid = float(((cat["scale_min"] + cat["scale_max"]) / 2).mean())
-        derived = _derived(study.ratings[members], mid)
-        for m in measures:
-            parts.append(pd.DataFrame({"respondent": study.ratings.index, "journey": name,
-                                       "measure": m, "value": derived[m].to_numpy()}))
-    if not parts:
-        return pd.DataFrame(columns=["respondent", "journey", "measure", "value"])
-    return pd.concat(parts, ignore_index=True)
-
-
-def journey_score_methods(study: Study, derived=("mean", "min", "sd")) -> pd.DataFrame:
-    """How each journey enters model J: ``journey, touchpoints, score``."""
-    return pd.DataFrame([{
-        "journey": name, "touchpoints": ", ".join(j.touchpoints),
-        "score": "direct rating" if name in study.journey_ratings
-        else "derived: " + ", ".join(_MEASURE_WORDS[m] for m in derived),
-    } for name, j in study.journeys.items()])
-
-
-def operational_features(study: Study, journeys: pd.DataFrame) -> pd.DataFrame:
-    """Operational journey measures per respondent, from reconstructed journeys.
-
-    Per journey type: ``ops_<type>_contacts`` (contacts), ``ops_<type>_switches`` (channel
-    switches), ``ops_<type>_repeats`` (repeat journeys) and ``ops_<type>_hours``
-    (log(1 + hours of journey duration)), summed over the customer's journeys of that type; 0
-    for customers without such a journey.
-
-    Parameters
-    ----------
-    study : Study
-    journeys : DataFrame
-        :meth:`cx_helpers.paths.JourneyLog.journeys`.
-
-    Returns
-    -------
-    DataFrame
-        Index ``respondent``.
-    """
-    j = journeys.assign(hours=np.log1p(journeys["duration_h"].astype(float)),
-                        repeats=journeys["is_repeat"].astype(float))
-    agg = j.groupby(["customer", "type"]).agg(contacts=("contacts", "sum"),
-                                              switches=("channel_switches", "sum"),
-                                              repeats=("repeats", "sum"), hours=("hours", "sum"))
-    wide = agg.astype(float).unstack("type", fill_value=0.0)
-    wide.columns = [f"ops_{t}_{m}" for m, t in wide.columns]
-    wide = wide[sorted(wide.columns)]
-    per_resp = wide.reindex(study.respondents["customer"].to_numpy()).fillna(0.0)
-    per_resp.index = study.respondents.index
-    return per_resp.astype(float)
-
-
-def journey_features(study: Study, derived=("mean", "min", "sd"),
-                     journeys: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The journey measures of model J, a column per journey and measure.
-
-    The direct rating for journeys the survey asked about; the ``derived`` measures otherwise;
-    plus the operational measures when reconstructed ``journeys`` are given.
-
-    Returns
-    -------
-    DataFrame
-        Index ``respondent``; columns ``<journey>`` (direct) or ``<journey>_<measure>``.
-    """
-    scores = journey_scores(study, measures=derived)
-    cols = {}
-    for name in study.journeys:
-        part = scores[scores["journey"] == name]
-        use = ["direct"] if "direct" in set(part["measure"]) else list(derived)
-        for m in use:
-            v = part[part["measure"] == m].set_index("respondent")["value"]
-            cols[name if m == "direct" else f"{name}_{m}"] = v
-    feats = pd.DataFrame(cols, index=study.ratings.index)
-    if journeys is not None and len(journeys):
-        feats = feats.join(operational_features(study, journeys))
-    return feats
-
+__all__ = ["compare", "compare_all", "compare_journey_touchpoint", "verdicts"]
 
 # ----------------------------------------------------------------------------------------------
 # the comparison: one unpenalised, weighted model on every side
@@ -444,11 +313,11 @@ def _check_na(na, study):
     return na
 
 
-def compare_journey_touchpoint(study: Study, outcome: str = "ltr", n_splits: int = 5,
-                               n_repeats: int = 5, n_boot: int = 500, seed: int = 0,
+def compare_journey_touchpoint(study: Study, outcome: str, *, n_splits: int = 5,
+                               n_repeats: int = 5, n_boot: int = 500, seed: int | None = None,
                                na: str | None = None, derived=("mean", "min", "sd"),
                                journeys: pd.DataFrame | None = None,
-                               level: float = 0.95) -> pd.DataFrame:
+                               confidence: float = 0.95) -> pd.DataFrame:
     """Out-of-sample comparison of touchpoint (T), journey (J) and combined (T+J) models.
 
     The same model on every side: weighted least squares (nps, ordinal and continuous outcomes)
@@ -473,18 +342,18 @@ def compare_journey_touchpoint(study: Study, outcome: str = "ltr", n_splits: int
         Folds and repeats of the cross-validation.
     n_boot : int
         Bootstrap resamples.
-    seed : int
-        Seed of the folds and of the bootstrap.
+    seed : int, optional
+        Seed of the folds and of the bootstrap; default the study's (:attr:`Study.seed`).
     na : {"indicator", "complete"}, optional
         Handling of missing ratings in both designs (see :mod:`cx_helpers.design`); default the
         study's policy (:attr:`Study.na`).
     derived : tuple of str
         Measures for journeys without a direct rating (see :func:`journey_scores`).
     journeys : DataFrame, optional
-        Reconstructed journeys (:meth:`cx_helpers.paths.JourneyLog.journeys`): their
+        Reconstructed journeys (:meth:`cx_helpers.journeys.JourneyLog.journeys`): their
         operational measures join model J.
-    level : float
-        Interval level.
+    confidence : float
+        Level of the intervals.
 
     Returns
     -------
@@ -514,17 +383,18 @@ def compare_journey_touchpoint(study: Study, outcome: str = "ltr", n_splits: int
         raise StudyError(f"the journey comparison for '{outcome}' is not made: {why}.",
                          column=outcome, expected=f"at least {study.min_base} respondents",
                          fix="use na='indicator', or compare an outcome more respondents have.")
-    return _compare(prep, n_splits, n_repeats, n_boot, seed, level)
+    return _compare(prep, n_splits, n_repeats, n_boot, study.seed if seed is None else seed,
+                    confidence)
 
 
-def _compare(prep, n_splits=5, n_repeats=5, n_boot=500, seed=0, level=0.95) -> pd.DataFrame:
+def _compare(prep, n_splits, n_repeats, n_boot, seed, confidence) -> pd.DataFrame:
     # the matrices are small (respondents x a few dozen columns): multi-threaded BLAS only adds
     # contention (ten times slower on a busy two-core machine), so one thread does the work
     with threadpool_limits(limits=1):
-        return _compare_single_thread(prep, n_splits, n_repeats, n_boot, seed, level)
+        return _compare_single_thread(prep, n_splits, n_repeats, n_boot, seed, confidence)
 
 
-def _compare_single_thread(prep, n_splits, n_repeats, n_boot, seed, level) -> pd.DataFrame:
+def _compare_single_thread(prep, n_splits, n_repeats, n_boot, seed, confidence) -> pd.DataFrame:
     outcome, binary, y, w = prep["outcome"], prep["binary"], prep["y"], prep["w"]
     w = w / w.mean()
     xs = {name: prep[name] for name in ("T", "J", "T+J")}
@@ -532,7 +402,7 @@ def _compare_single_thread(prep, n_splits, n_repeats, n_boot, seed, level) -> pd
     avg = {k: v.mean(axis=0) for k, v in preds.items()}
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, len(y), size=(n_boot, len(y)))
-    a = (1.0 - level) / 2.0 * 100.0
+    a = (1.0 - confidence) / 2.0 * 100.0
     rows = []
 
     def add(model, metric, value, boot, cv_sd=np.nan, p=np.nan, df=np.nan):
@@ -563,9 +433,10 @@ def _compare_single_thread(prep, n_splits, n_repeats, n_boot, seed, level) -> pd
     return pd.DataFrame(rows, columns=_COLUMNS)
 
 
-def compare_all(study: Study, outcomes=None, na: str | None = None,
+def compare_all(study: Study, *, outcomes=None, na: str | None = None,
                 derived=("mean", "min", "sd"), journeys: pd.DataFrame | None = None,
-                n_splits: int = 5, **kwargs) -> pd.DataFrame:
+                n_splits: int = 5, n_repeats: int = 5, n_boot: int = 500,
+                seed: int | None = None, confidence: float = 0.95) -> pd.DataFrame:
     """:func:`compare_journey_touchpoint` for several outcomes, one table.
 
     Parameters
@@ -577,7 +448,7 @@ def compare_all(study: Study, outcomes=None, na: str | None = None,
         study's ``min_base``; the others are left out. Outcomes named here are compared or raise.
     na : {"indicator", "complete"}, optional
         Missing-rating policy of both designs; default the study's (:attr:`Study.na`).
-    derived, journeys, n_splits, **kwargs
+    derived, journeys, n_splits, n_repeats, n_boot, seed, confidence
         As in :func:`compare_journey_touchpoint`.
 
     Returns
@@ -601,7 +472,8 @@ def compare_all(study: Study, outcomes=None, na: str | None = None,
         if why:
             skipped[o] = why
         else:
-            parts.append(_compare(prep, n_splits=n_splits, **kwargs))
+            parts.append(_compare(prep, n_splits, n_repeats, n_boot,
+                                  study.seed if seed is None else seed, confidence))
     table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=_COLUMNS)
     table.attrs["skipped"] = skipped
     return table
@@ -617,8 +489,8 @@ def _text(value) -> str:
     return "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
 
 
-def verdicts(comparison: pd.DataFrame, study: Study | None = None,
-             level: float = 0.95) -> pd.DataFrame:
+def verdicts(comparison: pd.DataFrame, study: Study | None = None, *,
+             confidence: float = 0.95) -> pd.DataFrame:
     """One sentence per outcome, in the industry's phrasing, built from the comparison table.
 
     A model "predicts" the outcome when its interval lies above the no-information value (R^2
@@ -641,7 +513,7 @@ def verdicts(comparison: pd.DataFrame, study: Study | None = None,
         ``"journeys"``, ``"touchpoints"``, ``"no difference"``, ``"neither predicts"``.
     """
     rows = []
-    ci = f"{level:.0%} CI".replace("%", " %")
+    ci = f"{confidence:.0%} CI".replace("%", " %")
     if comparison.empty:
         return pd.DataFrame(columns=_VERDICT_COLUMNS)
     for outcome, part in comparison.groupby("outcome", sort=False):
@@ -709,7 +581,7 @@ def verdicts(comparison: pd.DataFrame, study: Study | None = None,
             nested_sentence = (f"Whether journey measures add information about {label} to the "
                                f"touchpoint measures could not be tested (the fit failed; {oos}).")
         else:
-            adds = p_nested < 1.0 - level
+            adds = p_nested < 1.0 - confidence
             test = ("robust Wald test " if test_name.startswith("Wald")
                     else f"{test_name} test ") + p_text(p_nested)
             if adds and not tj > t:
@@ -730,3 +602,48 @@ def verdicts(comparison: pd.DataFrame, study: Study | None = None,
                      "nested_df": df_nested,
                      "n": int(m.at["T", "n"]) if "n" in m.columns else np.nan})
     return pd.DataFrame(rows, columns=_VERDICT_COLUMNS)
+
+
+def compare(study: Study, *, outcomes=None, journeys: pd.DataFrame | None = None,
+            na: str | None = None, derived=("mean", "min", "sd"), n_splits: int = 5,
+            n_repeats: int = 5, n_boot: int = 500, seed: int | None = None,
+            confidence: float = 0.95) -> pd.DataFrame:
+    """Do journeys predict the study's outcomes better than touchpoints? (``cx.compare``)
+
+    :func:`compare_all` with the journeys rebuilt from the study's event log when it has one:
+    model J holds the declared journeys' scores (direct ratings, else summaries of their
+    touchpoint ratings) and the operational measures of each respondent's journeys. One
+    sentence per outcome comes from :func:`verdicts`.
+
+    Parameters
+    ----------
+    study : Study
+    outcomes : list of str, optional
+        Default: every outcome with a large enough base (see :func:`compare_all`).
+    journeys : DataFrame, optional
+        Journeys rebuilt from events (:func:`cx_helpers.journeys.journeys`); default those of
+        the study's event log, none without one.
+    na, derived, n_splits, n_repeats, n_boot, seed, confidence
+        As in :func:`compare_journey_touchpoint`; ``seed`` defaults to the study's.
+
+    Returns
+    -------
+    DataFrame
+        ``outcome, model, metric, value, low, high, cv_sd, n, p, df, basis, derived``: rows of
+        models ``T``, ``J``, ``T+J``, the differences ``J-T`` and ``T+J-T``, the relative gain
+        ``J/T`` and the nested test ``T+J vs T`` (see :func:`compare_journey_touchpoint`).
+
+    Examples
+    --------
+    >>> import cx_helpers as cx
+    >>> study = cx.load("data/sample")
+    >>> table = cx.compare(study, outcomes=["osat"], n_repeats=1, n_boot=50)
+    >>> sorted(set(table["model"]))
+    ['J', 'J-T', 'J/T', 'T', 'T+J', 'T+J vs T', 'T+J-T']
+    """
+    if journeys is None:
+        log = journey_log(study)
+        journeys = None if log is None else log.journeys()
+    return compare_all(study, outcomes=outcomes, na=na, derived=derived, journeys=journeys,
+                       n_splits=n_splits, n_repeats=n_repeats, n_boot=n_boot, seed=seed,
+                       confidence=confidence)

@@ -38,8 +38,8 @@ import pandas as pd
 from scipy.special import gammaln
 from statsmodels.stats.proportion import proportion_confint
 
-from .errors import StudyError
-from .metrics import adjust_p
+from cx_helpers.errors import StudyError
+from cx_helpers.metrics import adjust_p
 
 __all__ = ["PERIODS", "fisher_p", "funnel_steps", "is_funnel", "journey_steps",
            "nesting", "panels", "timeline", "touchpoint_steps", "wide", "windows"]
@@ -117,7 +117,7 @@ def journey_steps(events: pd.DataFrame, steps: dict, period: str = "week", by=No
     ----------
     events : DataFrame
         A row per event with a journey id, a time and a touchpoint (e.g.
-        :meth:`cx_helpers.paths.JourneyLog.events`).
+        :meth:`cx_helpers.journeys.JourneyLog.events`).
     steps : dict
         ``step name -> touchpoints`` in funnel order (e.g. :func:`funnel_steps`).
     period : {"week", "month"}
@@ -324,7 +324,7 @@ def timeline(events, steps: dict, period: str = "week", by=None, min_base: int =
     ----------
     events : DataFrame or JourneyLog
         Events with their journey (``journey, time, touchpoint`` and the ``by`` column), or a
-        :class:`cx_helpers.paths.JourneyLog` (its :meth:`events`).
+        :class:`cx_helpers.journeys.JourneyLog` (its :meth:`events`).
     steps : dict
         ``step name -> touchpoints`` in funnel order (:func:`funnel_steps`).
     period : {"week", "month"}
