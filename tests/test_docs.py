@@ -22,10 +22,10 @@ import inspect
 import re
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 import yaml
 from numpydoc.docscrape import ClassDoc, FunctionDoc
 
@@ -189,16 +189,16 @@ def test_changelog_follows_keep_a_changelog():
     text = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
     assert text.startswith("# Changelog\n")
     assert "keepachangelog.com" in text
-    versions = re.findall(r"^## \[([^\]]+)\](?: - (\S+))?$", text, flags=re.M)
+    versions = re.findall(r"^## \[([^\]]+)\](?: - (\S+))?$", text, flags=re.MULTILINE)
     assert versions, "no '## [version] - date' heading"
     # the newest entry is the package's version, released on a date or still unreleased
     assert versions[0][0] == cx_helpers.__version__
     for _, date in versions:
         assert date == "Unreleased" or re.fullmatch(r"\d{4}-\d{2}-\d{2}", date), date
-    kinds = re.findall(r"^### (.+)$", text, flags=re.M)
+    kinds = re.findall(r"^### (.+)$", text, flags=re.MULTILINE)
     assert kinds and set(kinds) <= set(KEEP_A_CHANGELOG), kinds
     # every entry of a kind is a bullet
-    for block in re.split(r"^### .+$", text, flags=re.M)[1:]:
+    for block in re.split(r"^### .+$", text, flags=re.MULTILINE)[1:]:
         body = block.split("\n## ")[0]
         items = [ln for ln in body.splitlines() if ln.startswith("- ")]
         assert items
@@ -213,7 +213,8 @@ def site(two_runs, tmp_path_factory):
     """The site built from the first run's executed notebooks; (html folder, warnings, result)."""
     out = tmp_path_factory.mktemp("docs")
     res = subprocess.run([sys.executable, str(BUILD_SCRIPT), "--run", str(two_runs[0]),
-                          "--out", str(out)], capture_output=True, text=True, timeout=900)
+                          "--out", str(out)], capture_output=True, text=True, timeout=900,
+                         check=False)
     warnings = (out / "warnings.txt").read_text() if (out / "warnings.txt").exists() else ""
     return out / "html", warnings, res
 
@@ -279,7 +280,7 @@ def test_site_loads_nothing_from_the_network(site):
     pages = list(html.rglob("*.html"))
     assert len(pages) > 25
     remote = re.compile(r'<(?:script|link|img|iframe)\b[^>]*(?:src|href)="(?:https?:)?//',
-                        flags=re.I)
+                        flags=re.IGNORECASE)
     for page in pages:
         found = remote.findall(page.read_text())
         assert not found, f"{page.relative_to(html)} loads {found}"
