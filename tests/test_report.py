@@ -310,7 +310,9 @@ def test_report_page_comes_from_the_packaged_template(hand_made, tmp_path):
         v4.new_output("display_data", data={"text/html": "<table class='cx-table'><tr><td>"
                                                          "a table cell</td></tr></table>"})])
     nb = _cell_nb(tmp_path / "nb.ipynb", [
-        v4.new_code_cell("study = 'parameter cell'", metadata={"tags": ["parameters"]}),
+        v4.new_code_cell("study = 'parameter cell'", metadata={"tags": ["parameters"]},
+                         outputs=[v4.new_output("stream", name="stdout", text="PARAM OUT\n")]),
+        v4.new_markdown_cell("Internal note.", metadata={"tags": ["remove-cell"]}),
         v4.new_markdown_cell("# 1. Section one\n\nIntro prose of section one."),
         output_cell,
         v4.new_markdown_cell("## Events & journeys\n\nEvent prose goes.",
@@ -329,6 +331,7 @@ def test_report_page_comes_from_the_packaged_template(hand_made, tmp_path):
     assert "widget-state" not in page and "abc123" not in page and "progress bar" not in page
     # no code, no parameters cell, no stderr; outputs and tables stay
     assert "raise_noise" not in page and "parameter cell" not in page
+    assert "PARAM OUT" not in page and "Internal note" not in page     # tagged cells: gone
     assert "noise on stderr" not in page
     assert "kept output" in text and "a table cell" in text
     # the study's words are escaped, never markup
