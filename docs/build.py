@@ -77,16 +77,13 @@ def write_api(src: Path) -> list[str]:
         + f"\nThe names ``import cx_helpers`` exports ({public}). Every submodule is also\n"
         "reachable as an attribute (``cx_helpers.metrics``), imported on first use.\n\n"
         ".. automodule:: cx_helpers\n\n"
-        + "".join(f".. auto{_kind(getattr(cx_helpers, n))}:: cx_helpers.{n}\n\n"
-                  if not inspect.ismodule(getattr(cx_helpers, n))
-                  else f"* :mod:`cx_helpers.{n}`: see its page.\n\n"
-                  for n in cx_helpers.__all__ if not n.startswith("_")))
+        + "".join(_public_entry(cx_helpers, n) for n in cx_helpers.__all__
+                  if not n.startswith("_")))
     rows = ["| module | what it holds |", "|---|---|",
             "| [Public API](public.rst) | the names `import cx_helpers` exports |"]
     for name in modules:
         module = importlib.import_module(name)   # fails here, by name, if a module is broken
-        (api / f"{name}.rst").write_text(_title(f"``{name}``") + f"\n.. automodule:: {name}\n"
-                                         "   :members:\n")
+        (api / f"{name}.rst").write_text(_title(f"``{name}``") + _module_page(module))
         summary = (inspect.getdoc(module) or "").split("\n\n")[0].replace("\n", " ")
         summary = re.sub(r":\w+:`~?([^`]+)`", r"`\1`", summary)     # RST roles as code
         rows.append(f"| [`{name}`]({name}.rst) | {summary.replace('|', '/')} |")
@@ -98,6 +95,62 @@ def write_api(src: Path) -> list[str]:
         "(`tests/test_doctests.py`).\n\n" + "\n".join(rows) + "\n\n"
         "```{toctree}\n:hidden:\n:maxdepth: 1\n\npublic\n" + "\n".join(modules) + "\n```\n")
     return modules
+
+
+def split_exports(module) -> tuple[list[str], list[str]]:
+    """A package's exports: (defined in the package, re-exported from its submodules).
+
+    A re-export is documented on its submodule's page only, and linked from the package's: two
+    descriptions of one object would collide when a function shares its module's name
+    (``cx_helpers.journeys.compare``). A plain module keeps autodoc's rule (``__all__``).
+    """
+    names = list(getattr(module, "__all__", []))
+    if not hasattr(module, "__path__"):
+        return names, []
+    prefix = module.__name__ + "."
+    own, again = [], []
+    for n in names:
+        obj = getattr(module, n)
+        origin = obj.__name__ if inspect.ismodule(obj) else getattr(obj, "__module__", "")
+        (again if str(origin).startswith(prefix) else own).append(n)
+    return own, again
+
+
+def _module_page(module) -> str:
+    name = module.__name__
+    own, again = split_exports(module)
+    if not again:
+        return f"\n.. automodule:: {name}\n   :members:\n"
+    text = f"\n.. automodule:: {name}\n"
+    if own:
+        text += f"   :members: {', '.join(own)}\n"
+    text += "\nAlso exported here, documented with their module:\n\n"
+    for n in again:
+        obj = getattr(module, n)
+        if inspect.ismodule(obj):
+            text += f"* :mod:`{obj.__name__}`\n"
+        else:
+            role = {"class": "class", "exception": "exc", "function": "func"}.get(_kind(obj),
+                                                                              "data")
+            where = getattr(obj, "__module__", name) if _kind(obj) != "data" else name
+            qual = getattr(obj, "__qualname__", n)
+            text += f"* :{role}:`{n} <{where}.{qual}>`\n" if role != "data" else f"* ``{n}``\n"
+    return text
+
+
+def _public_entry(package, name: str) -> str:
+    """The reST of one exported name: autodoc for a function, class or exception; for a module
+    (which may also be callable: ``cx.inventory(study)``), a line linking its page."""
+    obj = getattr(package, name)
+    full = f"{package.__name__}.{name}"
+    if not inspect.ismodule(obj):
+        return f".. auto{_kind(obj)}:: {full}\n\n"
+    target = getattr(obj, "__call_target__", None)
+    if callable(obj) and target is not None:
+        return (f".. rubric:: ``{full}(...)``\n\nThe module :mod:`{full}`, called: the same as "
+                f":func:`{target.__module__}.{target.__qualname__}` (its parameters and "
+                "returns are documented there).\n\n")
+    return f".. rubric:: ``{full}``\n\nThe module :mod:`{full}`.\n\n"
 
 
 def _kind(obj) -> str:
