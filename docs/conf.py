@@ -37,4 +37,4 @@ html_title = f"cx-helpers {release}"
 html_copy_source = False
 html_show_sourcelink = False
 html_theme_options = {"description": "A tested package behind parameterised CX notebooks",
-                      "fixed_sidebar": True, "page_width": "1180px", "sidebar_width": "240px"}
+                      "fixed_sidebar": True, "page_width": "1180px", "sidebar_width": "280px"}
