@@ -5,6 +5,8 @@ runs the command line), and each module's examples run in a fresh namespace with
 doctest options only: an example that needs ``ELLIPSIS`` or ``NORMALIZE_WHITESPACE`` says so
 itself, so ``python -m doctest cx_helpers/metrics.py`` passes as this test does. An example
 that cannot run on its own (it needs a loaded study, say) is marked ``# doctest: +SKIP``.
+Examples run from the repository's root, so they may load the bundled studies by their paths
+(``cx.load("data/sample")``), as a reader in a clone would.
 
 The modules below are the worked examples of the API reference: every function and class they
 export (``__all__``) has at least one example that runs.
@@ -17,10 +19,13 @@ import importlib
 import inspect
 import io
 import pkgutil
+from pathlib import Path
 
 import pytest
 
 import cx_helpers
+
+ROOT = Path(__file__).resolve().parent.parent
 
 # Modules whose every exported function and class carries a runnable example.
 EXAMPLES_REQUIRED = ("cx_helpers.design", "cx_helpers.display", "cx_helpers.errors",
@@ -51,7 +56,8 @@ def _run(module_name):
 
 
 @pytest.mark.parametrize("module_name", MODULES)
-def test_examples_give_what_they_show(module_name):
+def test_examples_give_what_they_show(module_name, monkeypatch):
+    monkeypatch.chdir(ROOT)
     results, report = _run(module_name)
     failed = {name: f for name, (_, f) in results.items() if f}
     assert not failed, f"{module_name}: failing doctest examples in {sorted(failed)}:\n{report}"
