@@ -10,14 +10,14 @@ import pytest
 import yaml
 from conftest import EXAMPLES, SAMPLE, cx
 
-from cx_helpers import study as study_mod
+from cx_helpers import config as study_mod
 from cx_helpers.schema import CONFIG, json_schema, key_tree
 
 STUDIES = [SAMPLE / "study.yaml"] + sorted(EXAMPLES.glob("*/study.yaml"))
 
 
 def test_loader_checks_keys_from_the_typed_definition():
-    assert study_mod._SCHEMA == key_tree()
+    assert study_mod.SCHEMA == key_tree()
 
 
 def test_schema_is_valid_json_schema():
@@ -55,14 +55,14 @@ def test_every_schema_key_is_accepted_and_a_typo_is_refused_by_both(tmp_path):
         if path[-1] == "*":
             continue
         problems = []
-        study_mod._check_keys(_config_with(path), study_mod._SCHEMA, "", problems, "study.yaml")
+        study_mod.check_keys(_config_with(path), study_mod.SCHEMA, "", problems, "study.yaml")
         assert not problems, (path, problems)
     schema = json_schema()
     bad = {"name": "x", "tables": {"survey": {"path": "s.csv", "sheeet": "Data"}}}
     with pytest.raises(jsonschema.ValidationError, match="sheeet"):
         jsonschema.validate(bad, schema)
     problems = []
-    study_mod._check_keys(bad, study_mod._SCHEMA, "", problems, "study.yaml")
+    study_mod.check_keys(bad, study_mod.SCHEMA, "", problems, "study.yaml")
     assert problems and "sheet" in str(problems[0])
     wrong_kind = {"outcomes": {"ltr": {"column": "q", "kind": "nsp"}}}
     with pytest.raises(jsonschema.ValidationError, match="nsp"):

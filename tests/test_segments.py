@@ -8,10 +8,13 @@ import pandas as pd
 import pytest
 
 from conftest import FAST, cx
+from cx_helpers import synth
 
 
 @pytest.mark.slow
-def test_one_report_per_segment(sample_dir, tmp_path):
+def test_one_report_per_segment(tmp_path):
+    # a smaller study of the sample's shape: three full runs of it are the cost of this test
+    sample_dir = synth.write_study(tmp_path / "sample", customers=800, seed=5)
     res = cx("run", sample_dir, "--by", "plan", "--out", tmp_path / "runs", "--quiet", *FAST)
     assert res.returncode == 0, res.stdout + res.stderr
     runs = sorted((tmp_path / "runs" / "sample").iterdir())
