@@ -568,11 +568,11 @@ def _estimate(metric, scores, weights, top, **kwargs):
     raise ValueError(f"metric must be one of {', '.join(METRICS)}, not {metric!r}.")
 
 
-def _groups(data, score, by, weight):
+def _groups(data, score, by, weights):
     if by not in data or score not in data:
         missing = by if by not in data else score
         raise ValueError(f"no column {missing!r} in the data.")
-    frame = data[[by, score] + ([weight] if weight else [])].dropna(subset=[by])
+    frame = data[[by, score] + ([weights] if weights else [])].dropna(subset=[by])
     levels = list(pd.unique(frame[by]))
     try:
         levels = sorted(levels)
@@ -582,7 +582,7 @@ def _groups(data, score, by, weight):
 
 
 def segment_table(data: pd.DataFrame, score: str, by: str, metric: str = "nps",
-                  weight: str | None = None, min_base: int = 30, top=(4, 5),
+                  weights: str | None = None, min_base: int = 30, top=(4, 5),
                   total: bool = True, confidence: float = 0.95, interval: str = "analytic",
                   n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
     """A metric per segment, with its interval; segments under ``min_base`` are suppressed.
@@ -596,8 +596,8 @@ def segment_table(data: pd.DataFrame, score: str, by: str, metric: str = "nps",
     by : str
         The segment column.
     metric : {"nps", "top_box", "mean"}, default "nps"
-    weight : str, optional
-        A weight column (Kish effective n).
+    weights : str, optional
+        The column of the survey weights (their Kish effective n is used).
     min_base : int, default 30
         A segment with fewer non-missing answers has ``value``, ``low``, ``high`` and
         ``n_eff`` missing and ``suppressed`` true (``n`` is kept: it says why).
@@ -626,12 +626,12 @@ def segment_table(data: pd.DataFrame, score: str, by: str, metric: str = "nps",
     contract    NaN  4        True
      prepaid   33.3  6       False
     """
-    frame, levels = _groups(data, score, by, weight)
+    frame, levels = _groups(data, score, by, weights)
     kw = dict(confidence=confidence, interval=interval, n_boot=n_boot, seed=seed)
     parts = ([("(all)", data)] if total else []) + [(lv, frame[frame[by] == lv]) for lv in levels]
     rows = []
     for level, part in parts:
-        est = _estimate(metric, part[score], part[weight] if weight else None, top, **kw)
+        est = _estimate(metric, part[score], part[weights] if weights else None, top, **kw)
         row = {"by": by, "segment": str(level), "metric": metric, **{
             k: getattr(est, k) for k in ("value", "low", "high", "n", "n_eff")}}
         row["suppressed"] = est.n < min_base
@@ -645,7 +645,7 @@ def segment_table(data: pd.DataFrame, score: str, by: str, metric: str = "nps",
 
 
 def compare_segments(data: pd.DataFrame, score: str, by: str, metric: str = "nps",
-                     weight: str | None = None, against: str = "rest", min_base: int = 30,
+                     weights: str | None = None, against: str = "rest", min_base: int = 30,
                      top=(4, 5), correction: str = "holm", alpha: float = 0.05,
                      confidence: float = 0.95) -> pd.DataFrame:
     """Significance tests between segments, corrected for multiple comparisons.
@@ -657,7 +657,7 @@ def compare_segments(data: pd.DataFrame, score: str, by: str, metric: str = "nps
     ----------
     data : DataFrame
         A row per respondent.
-    score, by, metric, weight, top
+    score, by, metric, weights, top
         As in :func:`segment_table`.
     against : {"rest", "pairwise"}, default "rest"
         Each segment against all the other respondents, or every pair of segments.
@@ -696,7 +696,7 @@ def compare_segments(data: pd.DataFrame, score: str, by: str, metric: str = "nps
         raise ValueError(f"against must be 'rest' or 'pairwise', not {against!r}.")
     if metric not in METRICS:
         raise ValueError(f"metric must be one of {', '.join(METRICS)}, not {metric!r}.")
-    frame, levels = _groups(data, score, by, weight)
+    frame, levels = _groups(data, score, by, weights)
     if against == "rest":
         pairs = [(lv, "(rest)", frame[by] == lv, frame[by] != lv) for lv in levels]
     else:
@@ -704,8 +704,8 @@ def compare_segments(data: pd.DataFrame, score: str, by: str, metric: str = "nps
     rows = []
     for a, b, ma, mb in pairs:
         x1, x2 = frame.loc[ma, score], frame.loc[mb, score]
-        w1 = frame.loc[ma, weight] if weight else None
-        w2 = frame.loc[mb, weight] if weight else None
+        w1 = frame.loc[ma, weights] if weights else None
+        w2 = frame.loc[mb, weights] if weights else None
         if metric == "nps":
             res = _nps_test(x1, x2, w1, w2, confidence)
         elif metric == "top_box":
@@ -877,7 +877,7 @@ SEGMENT_COLUMNS = ["outcome", "outcome_label", "kind", "measure", "by", "segment
                    "value", "low", "high", "n", "n_eff", "suppressed"]
 
 
-def segment_analysis(data: pd.DataFrame, outcomes, segments, weight: str | None = None,
+def segment_analysis(data: pd.DataFrame, outcomes, segments, weights: str | None = None,
                      min_base: int = 30, boxes: int | None = None, against: str = "rest",
                      correction: str = "holm", alpha: float = 0.05,
                      confidence: float = 0.95) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -900,7 +900,7 @@ def segment_analysis(data: pd.DataFrame, outcomes, segments, weight: str | None 
         answer are left out.
     segments : list of str
         Segment columns; a column with fewer than two values is left out (a ``--by`` run).
-    weight : str, optional
+    weights : str, optional
     min_base : int, default 30
         Segments and comparisons under it are suppressed and not tested.
     boxes : int, optional
@@ -945,10 +945,10 @@ def segment_analysis(data: pd.DataFrame, outcomes, segments, weight: str | None 
         for by in segments:
             if by not in data or data[by].nunique() < 2:
                 continue
-            t = segment_table(data, spec.name, by, metric=how["metric"], weight=weight,
+            t = segment_table(data, spec.name, by, metric=how["metric"], weights=weights,
                               min_base=min_base, top=top, confidence=confidence)
             tables.append(t.assign(**head))
-            c = compare_segments(data, spec.name, by, metric=how["metric"], weight=weight,
+            c = compare_segments(data, spec.name, by, metric=how["metric"], weights=weights,
                                  against=against, min_base=min_base, top=top,
                                  correction="none", confidence=confidence)
             tests.append(c.assign(outcome=spec.name, outcome_label=spec.label,
@@ -967,7 +967,7 @@ OUTCOME_COLUMNS = ["outcome", "outcome_label", "kind", "measure", "metric", "val
                    "high", "n", "n_eff", "suppressed"]
 
 
-def outcome_table(data: pd.DataFrame, outcomes, weight: str | None = None, min_base: int = 30,
+def outcome_table(data: pd.DataFrame, outcomes, weights: str | None = None, min_base: int = 30,
                   boxes: int | None = None, confidence: float = 0.95) -> pd.DataFrame:
     """Each outcome's overall value with its interval, measured by its kind.
 
@@ -978,7 +978,7 @@ def outcome_table(data: pd.DataFrame, outcomes, weight: str | None = None, min_b
     outcomes : iterable
         Outcome specifications (``name, kind, scale, label``); see :func:`segment_analysis`.
         Outcomes absent from ``data`` are left out.
-    weight, min_base, boxes, confidence
+    weights, min_base, boxes, confidence
         As in :func:`segment_analysis`.
 
     Returns
@@ -1008,7 +1008,7 @@ def outcome_table(data: pd.DataFrame, outcomes, weight: str | None = None, min_b
         if spec.name not in data:
             continue
         how = outcome_metric(spec.kind, spec.scale, boxes)
-        w = data[weight] if weight else None
+        w = data[weights] if weights else None
         est = _estimate(how["metric"], data[spec.name], w,
                         how["top"] if how["top"] is not None else (4, 5),
                         confidence=confidence)

@@ -87,7 +87,8 @@ def test_options_are_keyword_only():
 
 
 def test_one_name_and_one_default_for_each_idea():
-    """confidence (never level), seed=None (the study's), na=None (the study's policy)."""
+    """confidence (never level), weights (never weight), seed=None (the study's), na=None (the
+    study's policy)."""
     import cx_helpers.journeys.compare as jc
     import cx_helpers.metrics as metrics
     for module in (drivers, inventory, journeys, jc, metrics, journeys.timeline):
@@ -96,6 +97,7 @@ def test_one_name_and_one_default_for_each_idea():
                 continue
             params = inspect.signature(func).parameters
             assert "level" not in params, f"{module.__name__}.{name}: use confidence"
+            assert "weight" not in params, f"{module.__name__}.{name}: use weights"
             if "seed" in params and "study" in params:
                 assert params["seed"].default is None, f"{module.__name__}.{name}"
             if "na" in params:

@@ -294,7 +294,7 @@ def test_figures_label_suppressed_rows(sample_study):
         table.set_index("label").loc[labels, "stage"].cat.codes)
     plt.close("all")
 
-    seg = metrics.segment_table(sample_study.respondents, "ltr", "plan", weight="weight",
+    seg = metrics.segment_table(sample_study.respondents, "ltr", "plan", weights="weight",
                                 min_base=500)
     ax = plots.segment_plot(seg)
     assert _texts(ax).count("suppressed") == int(seg["suppressed"].sum()) >= 1

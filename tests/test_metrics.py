@@ -210,7 +210,7 @@ def test_bootstrap_is_seeded(survey):
 # ----------------------------------------------------------------------------------------------
 
 def test_segment_table_values_and_suppression(survey):
-    table = metrics.segment_table(survey, "ltr", "seg", weight="weight", min_base=30)
+    table = metrics.segment_table(survey, "ltr", "seg", weights="weight", min_base=30)
     assert list(table["segment"]) == ["(all)", "a", "b", "c", "tiny"]
     assert list(table.columns) == ["by", "segment", "metric", "value", "low", "high", "n",
                                    "n_eff", "suppressed"]
@@ -379,7 +379,7 @@ def test_segment_analysis_every_outcome_kind(survey):
                 Outcome("churn", "q3", "binary", None, "Left us"),
                 Outcome("spend", "q4", "continuous", None, "Spend"),
                 Outcome("absent", "q5", "continuous", None, "Not in the data")]
-    table, tests = metrics.segment_analysis(d, outcomes, ["seg"], weight="weight", min_base=30)
+    table, tests = metrics.segment_analysis(d, outcomes, ["seg"], weights="weight", min_base=30)
     assert list(table.columns) == metrics.SEGMENT_COLUMNS
     assert list(pd.unique(table["outcome"])) == ["ltr", "rating", "churn", "spend"]
     row = table.set_index(["outcome", "segment"])
@@ -409,7 +409,7 @@ def test_outcome_table_and_texts(survey):
 
     outcomes = [Outcome("ltr", "q1", "nps", (0, 10), "Recommend"),
                 Outcome("rating", "q2", "ordinal", (1, 5), "Overall")]
-    t = metrics.outcome_table(survey, outcomes, weight="weight", min_base=30)
+    t = metrics.outcome_table(survey, outcomes, weights="weight", min_base=30)
     assert list(t.columns) == metrics.OUTCOME_COLUMNS
     est = metrics.nps(survey["ltr"], survey["weight"])
     assert t.loc[0, ["value", "low", "high", "n"]].tolist() == pytest.approx(
@@ -431,7 +431,7 @@ def test_segment_view_puts_each_test_beside_its_segment(survey):
     from cx_helpers.study import Outcome
 
     table, tests = metrics.segment_analysis(
-        survey, [Outcome("ltr", "q1", "nps", (0, 10), "Recommend")], ["seg"], weight="weight")
+        survey, [Outcome("ltr", "q1", "nps", (0, 10), "Recommend")], ["seg"], weights="weight")
     view = metrics.segment_view(table, tests).set_index("segment")
     row = tests.set_index("segment").loc["c"]
     assert view.loc["c", "p_adjusted"] == row["p_adjusted"]
