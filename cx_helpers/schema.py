@@ -60,7 +60,23 @@ _READ = {
     "delimiter": _k("string", "Text: the column delimiter (default: sniffed), e.g. ';'."),
     "encoding": _k("string", "Text: the encoding (default: UTF-8, else cp1252), e.g. cp1252."),
 }
-_PATH = _k("string", "The file, relative to the study folder.")
+_PATH = _k("string", "The file, relative to the study folder; or a Parquet dataset: a folder of "
+                    "Parquet files (hive partitions such as month=2026-01/ become columns) or a "
+                    "glob such as events/*.parquet.")
+# where else a table can come from (cx_helpers.sources): exactly one of path, duckdb, database
+_SOURCE = {
+    "path": _PATH,
+    "duckdb": _k("string", "A DuckDB database file, relative to the study folder (with table: "
+                           "or query:)."),
+    "database": _k("string", "A SQL database by connection URL without a password, e.g. "
+                             "postgresql://cx@db.example.com:5432/cx (with table: or query:)."),
+    "table": _k("string", "duckdb/database: the table or view to read, e.g. events or "
+                          "sales.events."),
+    "query": _k("string", "duckdb/database: a SELECT whose rows are the table."),
+    "user_env": _k("string", "database: the environment variable holding the user name."),
+    "password_env": _k("string", "database: the environment variable holding the password "
+                                 "(never written in study.yaml)."),
+}
 
 CONFIG: dict[str, Key] = {
     "name": _k("code", "Study name (text or a number): the report folder is "
@@ -78,12 +94,12 @@ CONFIG: dict[str, Key] = {
     "tables": _k("object", "The client's tables (CSV, Parquet, Excel, SPSS, Stata, Qualtrics, "
                            "SurveyMonkey), relative to the study folder.", {
         "survey": _k("object", "A row per respondent.", {
-            "path": _PATH,
+            **_SOURCE,
             "id": _k("string", "The respondent id column (unique); default: rows numbered."),
             "customer": _k("string", "Links respondents to events/outcomes (default: id)."),
             **_READ}),
         "touchpoints": _k("object", "Catalog: a row per touchpoint.", {
-            "path": _PATH,
+            **_SOURCE,
             "id": _k("string", "Touchpoint id column (default touchpoint)."),
             "label": _k("string", "Label column (default label)."),
             "stage": _k("string", "Stage column (default stage)."),
@@ -91,7 +107,7 @@ CONFIG: dict[str, Key] = {
             "type": _k("string", "Type column (default type)."),
             **_READ}),
         "events": _k("object", "A row per interaction.", {
-            "path": _PATH,
+            **_SOURCE,
             "customer": _k("string", "Customer id column."),
             "time": _k("string", "Time column (ISO 8601; naive times are UTC)."),
             "touchpoint": _k("string", "Touchpoint column."),
@@ -102,7 +118,7 @@ CONFIG: dict[str, Key] = {
             "keep": _k("names", "Further columns carried along under their own names."),
             **_READ}),
         "outcomes": _k("object", "A row per customer.", {
-            "path": _PATH,
+            **_SOURCE,
             "customer": _k("string", "Customer id column."),
             **_READ}),
     }),

@@ -19,6 +19,7 @@ import pandas as pd
 
 from cx_helpers.config import (CONFIG_NAME, NA_POLICIES, OUTCOME_KINDS, SCHEMA, check_keys,
                                check_values, closest, inside, outside_folders)
+from cx_helpers import sources
 from cx_helpers.errors import StudyError
 from cx_helpers.schema import schema_problems
 from cx_helpers.study import Journey, Outcome
@@ -711,9 +712,9 @@ def check_config(reading: Reading) -> None:
         problems.append(StudyError("a study needs tables.survey or tables.events.", file=cfg_file,
                                    fix="name the survey file (a row per respondent) and/or the "
                                        "event log (a row per interaction)."))
-    if survey_cfg and not survey_cfg.get("path"):
-        problems.append(StudyError("tables.survey.path is required.", file=cfg_file,
-                                   fix="name the survey file (a row per respondent)."))
+    for role, spec in reading.tables.items():
+        if isinstance(spec, dict) and spec:
+            sources.source_kind(spec, role, cfg_file, problems)
     na_policy = config.get("na")
     if na_policy is not None and na_policy not in NA_POLICIES:
         problems.append(StudyError(
@@ -728,21 +729,49 @@ def check_config(reading: Reading) -> None:
 
 
 def read_role(reading: Reading, role: str):
-    """The table configured as ``tables.<role>`` and its file, or ``(None, None)``."""
+    """The table configured as ``tables.<role>`` and where it came from, or ``(None, None)``.
+
+    Where: the file (a Path), or the name of a Parquet dataset, DuckDB table or database table
+    or query (:mod:`cx_helpers.sources`), used in messages as a file name is.
+    """
     spec = reading.tables.get(role)
     if not spec:
         return None, None
-    if not spec.get("path"):
-        reading.problems.append(StudyError(f"tables.{role}.path is required.", file=reading.file))
-        return None, None
-    if not isinstance(spec["path"], str):
+    if not isinstance(spec.get("path", ""), str):
         return None, None  # reported by check_values
-    file = reading.root / spec["path"]
-    if not inside(reading.root, file, f"tables.{role}.path", reading.problems, reading.file,
-                  reading.outside):
+    kind = sources.source_kind(spec, role, reading.file, reading.problems)
+    if kind is None:
         return None, None
     drop = reading.pii if role == "survey" else ()
     try:
+        if kind == "database":
+            table, record = sources.read_database(spec, role, reading.file, drop)
+            reading.inputs.append(record)
+            return table, str(record)
+        key = "duckdb" if kind == "duckdb" else "path"
+        file = reading.root / spec[key]
+        if kind == "path" and sources.is_dataset(spec["path"], file):
+            if not inside(reading.root, file.parent if sources.is_glob(spec["path"]) else file,
+                          f"tables.{role}.path", reading.problems, reading.file,
+                          reading.outside):
+                return None, None
+            files = sources.dataset_files(reading.root, spec["path"], role, reading.file)
+            if not all([inside(reading.root, f, f"tables.{role}.path", reading.problems,
+                               reading.file, reading.outside) for f in files]):
+                return None, None
+            table = sources.read_parquet_dataset(files, file, drop)
+            reading.inputs.extend(files)
+            return table, file
+        if not inside(reading.root, file, f"tables.{role}.{key}", reading.problems,
+                      reading.file, reading.outside):
+            return None, None
+        if kind == "duckdb":
+            what = f"table {spec['table']}" if spec.get("table") is not None \
+                else f"query {spec['query']!r}"
+            display = f"{file}, {what}"
+            table = sources.read_duckdb(file, spec, display, drop)
+            reading.inputs.append(file)
+            return table, display
         if any(spec.get(k) is not None for k in _READ_KEYS) or \
                 file.suffix.lower() in _EXPORT_SUFFIXES:
             table = _read_export(file, spec, drop, role, reading.warnings)

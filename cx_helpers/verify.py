@@ -94,16 +94,64 @@ def check_versions(manifest: dict, strict: bool = False, run_dir=None) -> list[V
     return found
 
 
+def _from_database(item: dict) -> bool:
+    """True for a manifest input read from a SQL database (its path is a URL, never a file)."""
+    return "database" in item or "://" in str(item.get("path", ""))
+
+
+def _check_databases(items: list[dict], study_path: Path) -> list[StudyError]:
+    """A database input is proved unchanged only by reading its rows again: the study is
+    loaded and the sha256 of each database table's rows compared with the run's."""
+    from cx_helpers.sources import DatabaseInput
+    from cx_helpers.study import load_study
+
+    try:
+        study = load_study(study_path)
+    except StudyError as exc:
+        return [StudyError(
+            f"the run read {len(items)} table(s) from a database, and the study cannot be "
+            f"loaded now, so the rows cannot be proved unchanged: {exc}",
+            file=items[0]["path"], fix="make the database reachable (and the study valid) "
+                                       "before verifying.")]
+    now = {str(i): i for i in study.inputs if isinstance(i, DatabaseInput)}
+    problems = []
+    for item in items:
+        found = now.get(item["path"])
+        if found is None:
+            problems.append(StudyError(
+                "the study no longer reads this database table, so the run's rows cannot be "
+                "proved unchanged.", file=item["path"],
+                fix="restore the study.yaml the run used."))
+        elif found.digest != item["sha256"]:
+            problems.append(StudyError(
+                f"the database's rows changed since the run ({found.rows} rows now, sha256 "
+                f"{found.digest[:12]}...; the run read sha256 {item['sha256'][:12]}...).",
+                file=item["path"], fix="restore the rows the run read (e.g. from a snapshot); "
+                                       "changed rows cannot reproduce the run."))
+    return problems
+
+
 def check_inputs(manifest: dict, study_path: Path) -> None:
     """Refuse, by name, every input that is missing or whose sha256 changed since the run.
+
+    A file is checked by its sha256; a table read from a SQL database
+    (:class:`cx_helpers.sources.DatabaseInput`) by reading it again and comparing the sha256
+    of its rows: a database that cannot be read now, or whose rows differ, is refused (it
+    cannot be proved unchanged).
 
     Raises
     ------
     StudyError
-        Listing each missing or changed input file.
+        Listing each missing or changed input file, and each database table whose rows
+        changed or cannot be read.
     """
     problems = []
+    databases = [item for item in manifest["inputs"] if _from_database(item)]
+    if databases:
+        problems += _check_databases(databases, study_path)
     for item in manifest["inputs"]:
+        if _from_database(item):
+            continue
         path = study_path / item["path"]
         if not path.is_file():
             problems.append(StudyError("input missing: the run read this file, which is gone.",
