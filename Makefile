@@ -9,8 +9,10 @@ LOCK   := requirements/lock.txt
 STAMP  := $(VENV)/.installed-stamp
 PIP    := $(BIN)/python -m pip --disable-pip-version-check
 PYTEST_ARGS ?=
+# a worker per core; a test file (and every user of the two sample runs) stays on one worker
+PARALLEL ?= -n auto --dist loadgroup
 
-.PHONY: setup study test quick lab sample notebooks bench lock clean-venv
+.PHONY: docs setup study test quick lab sample notebooks bench lock clean-venv
 
 # rebuilt when pyproject.toml or the lock file changes
 $(STAMP): pyproject.toml $(LOCK)
@@ -29,11 +31,11 @@ setup: $(STAMP)
 study: setup            ## run the full study on the bundled sample; writes reports/sample/<run id>/
 	$(BIN)/cx run data/sample
 
-test: setup             ## every test: pytest for the package, nbval for the notebooks
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+test: setup             ## every test: pytest for the package, nbval for the notebooks, on every core
+	$(BIN)/python -m pytest $(PARALLEL) $(PYTEST_ARGS)
 
 quick: setup            ## the quick loop: every test but the end-to-end ones (marked slow)
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS) tests
+	$(BIN)/python -m pytest -m "not slow" $(PARALLEL) $(PYTEST_ARGS) tests
 
 lab: setup              ## open the notebooks in JupyterLab with the project's kernel
 	$(BIN)/jupyter lab notebooks/
@@ -43,6 +45,9 @@ sample: setup           ## regenerate the bundled sample study
 
 notebooks: setup        ## rerun the notebooks and keep only the outputs nbval checks
 	$(BIN)/python tools/nbtools.py notebooks/*.ipynb
+
+docs: setup             ## build the documentation site into build/docs/html (runs the sample first)
+	$(BIN)/python docs/build.py
 
 bench: setup            ## speed and scale figures (printed, not asserted)
 	$(BIN)/python benchmarks/drivers.py

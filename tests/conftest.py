@@ -102,8 +102,18 @@ def two_runs(tmp_path_factory):
     return runs
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    """Tests that read the two full runs of the sample are end-to-end tests: mark them slow."""
+    """Tests that read the two full runs of the sample are end-to-end tests: mark them slow.
+
+    With pytest-xdist (``make test`` runs ``-n auto --dist loadgroup``), each test file runs on
+    one worker, so its module fixtures (a study run shared by its tests) are made once, and
+    every user of ``two_runs`` joins one group, so the two runs are made once as well. nbval's
+    cells of one notebook stay together, in order, in one kernel.
+    """
     for item in items:
         if "two_runs" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
+            item.add_marker(pytest.mark.xdist_group("two_runs"))
+        else:
+            item.add_marker(pytest.mark.xdist_group(item.path.name))
