@@ -78,17 +78,19 @@ def source_kind(spec: dict, role: str, cfg_file, problems: list) -> str | None:
         stray = [k for k in _DB_KEYS if spec.get(k) is not None]
         if stray:
             problems.append(StudyError(
-                f"tables.{role} has {', '.join(stray)}, which go with duckdb: or database:, "
-                "not with path:.", file=cfg_file,
+                f"tables.{role} has {', '.join(k + ':' for k in stray)}, which go"
+                f"{'es' if len(stray) == 1 else ''} with duckdb: or database:, not with path:.",
+                file=cfg_file,
                 fix=f"remove {', '.join(stray)}, or read the table from a database instead of "
                     "path:."))
             return None
         return kind
     chosen = [k for k in _QUERY_KEYS if spec.get(k) is not None]
     if len(chosen) != 1:
+        said = (f"gives both table: and query: with {kind}:" if chosen
+                else f"gives {kind}: without table: or query: (what to read from it)")
         problems.append(StudyError(
-            f"tables.{role} needs {'one of table: or query:, not both' if chosen else 'table: or query:'} "
-            f"with {kind}:.", file=cfg_file,
+            f"tables.{role} {said}.", file=cfg_file,
             fix=f"give tables.{role}.table (a table or view, e.g. events or sales.events) or "
                 f"tables.{role}.query (a SELECT), not both."))
         return None
@@ -107,7 +109,8 @@ def source_kind(spec: dict, role: str, cfg_file, problems: list) -> str | None:
 # ----------------------------------------------------------------------------------------------
 
 def _as_text(frame: pd.DataFrame, display) -> pd.DataFrame:
-    """Every column as text (missing: NA), named as text, refusing repeated names and no rows."""
+    """Every column as text (missing and blank: NA, as in a CSV), named as text, refusing
+    repeated names and no rows."""
     names = [str(c) for c in frame.columns]
     seen, dup = set(), []
     for name in names:
@@ -130,7 +133,8 @@ def _as_text(frame: pd.DataFrame, display) -> pd.DataFrame:
             text = col.map(lambda t: t.isoformat(), na_action="ignore")
         else:
             text = col.astype(object).map(_text, na_action="ignore")
-        out[name] = text.astype("string")
+        text = text.astype("string")
+        out[name] = text.mask(text == "")  # a blank is missing, as in a CSV
     return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
 
 
@@ -245,6 +249,13 @@ def read_duckdb(file: Path, spec: dict, display, drop=()) -> pd.DataFrame:
     if not file.is_file():
         raise StudyError("DuckDB database file not found.", file=file,
                          fix="check the duckdb: path in study.yaml (relative to the study).")
+    with open(file, "rb") as fh:
+        head = fh.read(12)
+    if head[8:12] != b"DUCK":  # DuckDB's magic bytes
+        raise StudyError("the file is not a DuckDB database.", file=file,
+                         expected="a database file written by DuckDB",
+                         fix="give the DuckDB file in duckdb:, or name a CSV or Parquet file "
+                             "in path: instead.")
     try:
         con = duckdb.connect(str(file), read_only=True)
     except Exception as exc:

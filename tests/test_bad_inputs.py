@@ -306,6 +306,35 @@ def _constant_outcome(study):
     survey_column("q_recommend", "8")(study)
 
 
+# --- where a table lives (cx_helpers.sources): Parquet datasets, DuckDB files, databases -----
+
+def _events_from(**spec):
+    """tables.events read from somewhere else than its CSV (the path: key removed)."""
+    def mutate(study):
+        changes = {"tables__events__path": _DELETE}
+        changes.update({f"tables__events__{k}": v for k, v in spec.items()})
+        set_config(study, **changes)
+    return mutate
+
+
+def _events_parquet_folder(study):
+    df = events(study)
+    for i, part in enumerate((df.iloc[: len(df) // 3], df.iloc[len(df) // 3:])):
+        folder = study / "event_log" / f"part={i}"
+        folder.mkdir(parents=True)
+        part.to_parquet(folder / "data.parquet", index=False)
+    set_config(study, tables__events__path="event_log")
+
+
+def _check_parquet_events(study_dir, study):
+    raw = pd.read_csv(study_dir / "events.csv", dtype=str)
+    assert len(study.events) == len(raw)
+    assert sorted(study.events["customer"]) == sorted(raw["customer_id"])
+
+
+_NO_DB = "postgresql://cx@127.0.0.1:1/cx"   # port 1: nothing listens, the connection is refused
+
+
 CASES = [
     # --- config values ---------------------------------------------------------------------
     ("config", "stages as a string", cfg(stages="awareness"), "refuse", ["stages", "list"]),
@@ -482,6 +511,43 @@ CASES = [
      lambda d, s: "=1+1" in set(s.respondents["region"])),
     ("data", "segment value path-like", survey_cell("region", "../../x", rows=(0, 1)), "accept",
      lambda d, s: "../../x" in set(s.respondents["region"])),
+    # --- where a table lives: Parquet datasets, DuckDB files, SQL databases -----------------
+    ("config", "database URL holding a password",
+     _events_from(database="postgresql://cx:password=hunter2-do-not-echo@localhost/cx",
+                  table="events"), "refuse",
+     ["tables.events.database", "password", "environment variable", "password_env"]),
+    ("config", "password variable not set",
+     _events_from(database=_NO_DB, table="events", password_env="CX_NO_SUCH_VARIABLE_7Q"),
+     "refuse", ["tables.events.password_env", "CX_NO_SUCH_VARIABLE_7Q", "not set"]),
+    ("config", "path and database together",
+     cfg(tables__events__database=_NO_DB, tables__events__table="events"), "refuse",
+     ["tables.events", "path and database", "exactly one"]),
+    ("config", "table and query together",
+     _events_from(database=_NO_DB, table="events", query="SELECT * FROM events"), "refuse",
+     ["tables.events", "both table: and query:"]),
+    ("config", "database without a table or query", _events_from(database=_NO_DB), "refuse",
+     ["tables.events", "table: or query:"]),
+    ("config", "table given with a file path", cfg(tables__events__table="events"), "refuse",
+     ["tables.events", "table:", "not with path:"]),
+    ("config", "table with nowhere to read it from", _events_from(table="events"), "refuse",
+     ["tables.events", "nowhere", "database"]),
+    ("config", "database URL that is not a URL", _events_from(database="my database",
+                                                              table="events"),
+     "refuse", ["tables.events.database", "not a database URL"]),
+    ("files", "database refusing the connection", _events_from(database=_NO_DB, table="events"),
+     "refuse", ["cannot connect", "127.0.0.1:1 ", "server"]),
+    ("files", "DuckDB file missing", _events_from(duckdb="warehouse.duckdb", table="events"),
+     "refuse", ["warehouse.duckdb", "not found"]),
+    ("files", "DuckDB file that is a CSV", _events_from(duckdb="events.csv", table="events"),
+     "refuse", ["events.csv", "not a DuckDB database"]),
+    ("paths", "DuckDB file outside the study", _events_from(duckdb="../w.duckdb", table="e"),
+     "refuse", ["outside", "study folder"]),
+    ("paths", "Parquet glob matching nothing", cfg(tables__events__path="log/*.parquet"),
+     "refuse", ["log/*.parquet", "no Parquet file"]),
+    ("paths", "Parquet glob leading out", cfg(tables__events__path="../*/events.csv"),
+     "refuse", ["outside", "study folder"]),
+    ("files", "Parquet folder, hive-partitioned", _events_parquet_folder, "accept",
+     _check_parquet_events),
     # --- personal data ------------------------------------------------------------------------
     ("pii", "pii names a missing column", cfg(pii=["email", "fullname"]), "refuse",
      ["pii", "fullname", "full_name"]),

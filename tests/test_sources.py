@@ -314,7 +314,8 @@ def test_cx_run_with_events_in_postgres(postgres, tmp_path, monkeypatch):
     assert db == [{"path": f"postgresql://cx@{host}:{port}/cx, table events_run",
                    "sha256": db[0]["sha256"], "bytes": db[0]["bytes"]}]
     # the journey notebook alone on the CSV events: the same journey tables
-    csv_run = run_study(SAMPLE, out=tmp_path / "csv-run", parameters={"n_boot": 30},
+    csv_run = run_study(SAMPLE, out=tmp_path / "csv-run",
+                        parameters={"n_boot": 30, "n_repeats": 2},
                         notebooks=("03_journey_vs_touchpoint.ipynb",), progress=False)
     csv_tables = sorted((csv_run / "tables").glob("*.csv"))
     assert len(csv_tables) >= 3
