@@ -28,12 +28,55 @@ NA_POLICIES = ("indicator", "complete")
 SCHEMA = key_tree()
 
 
-def closest(name, choices):
+def closest(name, choices) -> str:
+    """The fix for a mistyped name: the closest valid one, or the list of valid ones.
+
+    Parameters
+    ----------
+    name : str
+        The name given.
+    choices : iterable
+        The valid names.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> closest("ltrr", ["ltr", "osat"])
+    "did you mean 'ltr'?"
+    >>> closest("zzz", ["ltr", "osat"])
+    'valid: ltr, osat'
+    """
     match = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1, cutoff=0.5)
     return f"did you mean '{match[0]}'?" if match else f"valid: {', '.join(map(str, choices))}"
 
 
-def check_keys(node, schema, where, problems, file):
+def check_keys(node, schema, where, problems, file) -> None:
+    """Append a problem for every key of ``node`` that the schema does not allow.
+
+    Parameters
+    ----------
+    node : dict
+        A mapping of the config (the whole config at the top).
+    schema : dict
+        Allowed keys (:data:`SCHEMA`, from :func:`cx_helpers.schema.key_tree`): a nested dict
+        whose leaves are None and where ``"*"`` stands for names the user chooses.
+    where : str
+        The dotted path of ``node`` ("" at the top), for the messages.
+    problems : list
+        Receives a :class:`~cx_helpers.StudyError` per unknown key, with the closest allowed one.
+    file : Path
+        study.yaml, for the messages.
+
+    Examples
+    --------
+    >>> problems = []
+    >>> check_keys({"outcome": {}}, SCHEMA, "", problems, "study.yaml")
+    >>> "did you mean 'outcomes'?" in str(problems[0])
+    True
+    """
     if not isinstance(node, dict):
         problems.append(StudyError(f"'{where}' must be a mapping, found {type(node).__name__}.",
                                    file=file))
@@ -88,8 +131,26 @@ def _names(value):
                                            for v in value)
 
 
-def check_values(config, problems, file):
-    """Check the type and range of the config's plain values (keys are checked elsewhere)."""
+def check_values(config, problems, file) -> None:
+    """Check the type and range of the config's plain values (keys are checked elsewhere).
+
+    Parameters
+    ----------
+    config : dict
+        The config as read by :func:`read_config`.
+    problems : list
+        Receives a :class:`~cx_helpers.StudyError` per bad value (seed, min_base, lists of
+        names, weight, table paths, the journeys' gap and repeat days).
+    file : Path
+        study.yaml, for the messages.
+
+    Examples
+    --------
+    >>> problems = []
+    >>> check_values({"min_base": 0}, problems, "study.yaml")
+    >>> print(problems[0])
+    study.yaml: min_base is 0. Expected a whole number of respondents, 1 or more (e.g. min_base: 30).
+    """
     def bad(message, expected, fix=None):
         problems.append(StudyError(message, file=file, expected=expected, fix=fix))
 
@@ -123,6 +184,23 @@ def check_values(config, problems, file):
 
 
 def read_config(root: Path) -> dict:
+    """Read ``study.yaml`` of a study folder: UTF-8 YAML, a mapping, no key given twice.
+
+    Parameters
+    ----------
+    root : Path
+        The study folder.
+
+    Returns
+    -------
+    dict
+
+    Raises
+    ------
+    StudyError
+        A missing folder or file, another encoding, invalid YAML or a duplicate key (with its
+        line), each with the fix.
+    """
     path = root / CONFIG_NAME
     if not root.exists():
         raise StudyError("the study folder does not exist.", file=root,
@@ -155,8 +233,27 @@ def read_config(root: Path) -> dict:
 
 
 def inside(root: Path, path: Path, what, problems, file, allowed=()) -> bool:
-    """True when ``path`` (symbolic links followed) lies inside the study folder ``root``, or in
-    one of the ``allowed`` folders the config opted in to (``read_outside``)."""
+    """Whether ``path`` may be read: inside the study folder, or in a folder opted in to.
+
+    Parameters
+    ----------
+    root : Path
+        The study folder.
+    path : Path
+        The file to read (symbolic links are followed).
+    what : str
+        The config key naming it, for the message.
+    problems : list
+        Receives a :class:`~cx_helpers.StudyError` when the path lies outside.
+    file : Path
+        study.yaml, for the message.
+    allowed : sequence of Path
+        The folders ``read_outside:`` opts in to (:func:`outside_folders`).
+
+    Returns
+    -------
+    bool
+    """
     target = path.resolve()
     if any(target.is_relative_to(Path(folder).resolve()) for folder in (root, *allowed)):
         return True
@@ -170,7 +267,22 @@ def inside(root: Path, path: Path, what, problems, file, allowed=()) -> bool:
 
 
 def outside_folders(config, root: Path, problems, file) -> list[Path]:
-    """The folders outside the study that ``read_outside:`` opts in to (tables only)."""
+    """The folders outside the study that ``read_outside:`` opts in to (tables only).
+
+    Parameters
+    ----------
+    config : dict
+    root : Path
+        The study folder (relative folders are taken from it).
+    problems : list
+        Receives a :class:`~cx_helpers.StudyError` per folder that does not exist.
+    file : Path
+        study.yaml, for the messages.
+
+    Returns
+    -------
+    list of Path
+    """
     value = config.get("read_outside")
     if value is None:
         return []

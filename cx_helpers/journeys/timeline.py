@@ -350,9 +350,14 @@ def timeline(events, steps: dict, period: str = "week", by=None, min_base: int =
 
     Examples
     --------
-    >>> log = paths.journey_log(study)                          # doctest: +SKIP
+    The bundled clickstream, whose payment outage shows as weeks that stand out:
+
+    >>> import cx_helpers as cx
+    >>> study = cx.load("data/examples/ecom-clickstream")
+    >>> log = cx.journeys.journey_log(study)
     >>> t = timeline(log, funnel_steps(study), by="channel", min_base=study.min_base)
-    >>> t[t["stands_out"]]                                      # doctest: +SKIP
+    >>> "payment → purchase" in set(t.loc[t["stands_out"], "step"])
+    True
     """
     if hasattr(events, "events") and hasattr(events, "con"):
         events = events.events()
