@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from cx_helpers.errors import StudyError
+from cx_helpers.layout import REPORT_HTML, REPORT_PDF
 
 __all__ = ["main"]
 
@@ -90,7 +92,7 @@ def _run(args):
         except RunError as exc:
             print(f"cx run: {exc}", file=sys.stderr)
             return 1
-        print(f"report: {run_dir / 'report.html'}")
+        print(f"report: {run_dir / REPORT_HTML}")
         return 0
     results = run_many(args.study, by=args.by, out=args.out, progress=not args.quiet, **kwargs)
     failed = [r for r in results if r["status"] != "ok"]
@@ -98,7 +100,7 @@ def _run(args):
     for r in results:
         what = r["study"] + (f" [{r['segment']}]" if r["segment"] else "")
         if r["status"] == "ok":
-            print(f"  ok      {what}: {r['run_dir']}/report.html")
+            print(f"  ok      {what}: {Path(r['run_dir']) / REPORT_HTML}")
         else:
             print(f"  FAILED  {what}: {r['error']}")
     return 1 if failed else 0
@@ -185,7 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-base", type=int, help="minimum base size (default: the study's, or 30)")
     p.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"),
                    help="a further notebook parameter, e.g. -p n_boot 500")
-    p.add_argument("--pdf", action="store_true", help="also print report.pdf (needs chromium)")
+    p.add_argument("--pdf", action="store_true",
+                   help=f"also print {REPORT_PDF} (needs chromium)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=_run)
 

@@ -49,6 +49,10 @@ def kernel_name() -> str:
 
 
 def _git_commit() -> dict:
+    """The project's commit, when the package runs from a git checkout (not from a wheel)."""
+    if not (PROJECT_ROOT / ".git").exists():
+        return {"commit": None, "dirty": None}
+
     def git(*args):
         return subprocess.run(["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True,
                               check=True).stdout.strip()
