@@ -27,7 +27,7 @@ from cx_helpers.errors import StudyError
 
 __all__ = ["FAILED", "FIGURES", "LOCK_NAME", "MANIFEST", "NOTEBOOKS", "PACKAGES", "REPORT_HTML",
            "REPORT_PDF", "RunLayout", "SUMMARY", "TABLES", "Table", "VersionDifference",
-           "package_versions", "read_manifest", "sha256", "table_hashes", "version_differences",
+           "input_record", "package_versions", "read_manifest", "sha256", "table_hashes", "version_differences",
            "write_manifest"]
 
 TABLES = "tables"
@@ -152,6 +152,19 @@ def sha256(path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def input_record(item, study_path) -> dict:
+    """The manifest entry of one of ``Study.inputs``: a file's path (relative to the study when
+    inside it), sha256 and size; or a database table's record
+    (:meth:`cx_helpers.sources.DatabaseInput.record`: the URL without credentials, the table
+    or query, the row count and the sha256 of the rows)."""
+    if hasattr(item, "record"):
+        return item.record()
+    path, study_path = Path(item), Path(study_path)
+    return {"path": path.relative_to(study_path).as_posix()
+            if path.is_relative_to(study_path) else str(path),
+            "sha256": sha256(path), "bytes": path.stat().st_size}
 
 
 def table_hashes(run_dir) -> dict[str, str]:

@@ -94,6 +94,13 @@ def source_kind(spec: dict, role: str, cfg_file, problems: list) -> str | None:
             fix=f"give tables.{role}.table (a table or view, e.g. events or sales.events) or "
                 f"tables.{role}.query (a SELECT), not both."))
         return None
+    reading = [k for k in ("format", "sheet", "delimiter", "encoding") if spec.get(k) is not None]
+    if reading:
+        problems.append(StudyError(
+            f"tables.{role} has {', '.join(k + ':' for k in reading)}, which say how to read a "
+            f"file, with {kind}:.", file=cfg_file,
+            fix=f"remove {', '.join(reading)}: a database's rows need no parsing."))
+        return None
     if kind == "duckdb":
         stray = [k for k in ("user_env", "password_env") if spec.get(k) is not None]
         if stray:

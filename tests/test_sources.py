@@ -26,7 +26,7 @@ import yaml
 
 from cx_helpers import StudyError, load_study
 from cx_helpers.cli import main
-from cx_helpers.layout import sha256
+from cx_helpers.layout import SUMMARY, input_record, sha256
 from cx_helpers.sources import DatabaseInput
 from cx_helpers.verify import check_inputs
 
@@ -133,6 +133,32 @@ def test_wrong_column_in_a_database_table_names_the_table(tmp_path):
     assert "w.duckdb, table events" in str(err.value)
     assert "no column 'timestamp' (configured as tables.events.time)" in str(err.value)
     assert "valid: customer_id, ts, touchpoint" in str(err.value)
+
+
+def test_personal_data_is_never_selected_from_a_database(tmp_path, sample_study):
+    """A survey in a DuckDB view whose pii column raises when read: the study loads, so the
+    column was never selected."""
+    study = tmp_path / "study"
+    shutil.copytree(SAMPLE, study)
+    (study / "survey.csv").rename(tmp_path / "survey.csv")
+    con = duckdb.connect(str(study / "crm.duckdb"))
+    con.execute("CREATE TABLE answers AS SELECT * FROM read_csv(?, all_varchar = true)",
+                [str(tmp_path / "survey.csv")])
+    con.execute("CREATE VIEW survey AS SELECT * REPLACE (error('email was read')::VARCHAR AS "
+                "email) FROM answers")
+    con.close()
+    cfg = yaml.safe_load((study / "study.yaml").read_text())
+    assert "email" in cfg["pii"]
+    cfg["tables"]["survey"] = {**{k: v for k, v in cfg["tables"]["survey"].items()
+                                  if k != "path"}, "duckdb": "crm.duckdb", "table": "survey"}
+    (study / "study.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    loaded = load_study(study)
+    pd.testing.assert_frame_equal(loaded.respondents, sample_study.respondents)
+    pd.testing.assert_frame_equal(loaded.ratings, sample_study.ratings)
+    cfg["pii"].remove("email")
+    (study / "study.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    with pytest.raises(StudyError, match="email was read"):
+        load_study(study)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -278,12 +304,23 @@ def test_verify_proves_a_database_input_only_by_its_rows(postgres, tmp_path, mon
     study = _pg_study(tmp_path, host, port, query="SELECT * FROM events WHERE rating >= 4")
     loaded = load_study(study)
     record = next(i for i in loaded.inputs if isinstance(i, DatabaseInput))
-    manifest = {"inputs": [
+    # the manifest's entry, as cx run writes it today (path, sha256, bytes) and as
+    # layout.input_record gives it (with the URL, the query and the row count)
+    runner_style = {"inputs": [
         {"path": p.relative_to(study).as_posix() if p.is_relative_to(study) else str(p),
          "sha256": sha256(p), "bytes": p.stat().st_size} for p in loaded.inputs]}
-    entry = next(e for e in manifest["inputs"] if e["path"] == str(record))
+    entry = next(e for e in runner_style["inputs"] if e["path"] == str(record))
     assert entry["sha256"] == record.digest and entry["bytes"] == record.size
-    check_inputs(manifest, study)           # the same rows: accepted
+    check_inputs(runner_style, study)           # the same rows: accepted
+    manifest = {"inputs": [input_record(p, study) for p in loaded.inputs]}
+    entry = next(e for e in manifest["inputs"] if "database" in e)
+    assert entry == {"path": str(record), "database": f"postgresql://cx@{host}:{port}/cx",
+                     "query": "SELECT * FROM events WHERE rating >= 4",
+                     "rows": int((_events_csv()["rating"].astype(float) >= 4).sum()),
+                     "sha256": record.digest, "bytes": record.size}
+    assert [e["path"] for e in manifest["inputs"] if "database" not in e] == [
+        "study.yaml", "survey.csv", "touchpoints.csv", "outcomes.csv"]
+    check_inputs(manifest, study)
     entry["sha256"] = "0" * 64
     with pytest.raises(StudyError, match="rows changed since the run"):
         check_inputs(manifest, study)
@@ -317,7 +354,9 @@ def test_cx_run_with_events_in_postgres(postgres, tmp_path, monkeypatch):
     csv_run = run_study(SAMPLE, out=tmp_path / "csv-run",
                         parameters={"n_boot": 30, "n_repeats": 2},
                         notebooks=("03_journey_vs_touchpoint.ipynb",), progress=False)
-    csv_tables = sorted((csv_run / "tables").glob("*.csv"))
+    # every journey table (the summary gathers lines of all three notebooks: not compared)
+    csv_tables = [t for t in sorted((csv_run / "tables").glob("*.csv"))
+                  if t.name != f"{SUMMARY}.csv"]
     assert len(csv_tables) >= 3
     for table in csv_tables:
         ours = out / "tables" / table.name
