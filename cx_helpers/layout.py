@@ -27,8 +27,8 @@ from cx_helpers.errors import StudyError
 
 __all__ = ["FAILED", "FIGURES", "LOCK_NAME", "MANIFEST", "NOTEBOOKS", "PACKAGES", "REPORT_HTML",
            "REPORT_PDF", "RunLayout", "SUMMARY", "TABLES", "Table", "VersionDifference",
-           "input_record", "package_versions", "read_manifest", "sha256", "table_hashes", "version_differences",
-           "write_manifest"]
+           "input_record", "package_versions", "read_manifest", "sha256", "table_hashes",
+           "version_differences", "write_manifest"]
 
 TABLES = "tables"
 FIGURES = "figures"

@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cx_helpers import sources
 from cx_helpers.config import (CONFIG_NAME, NA_POLICIES, OUTCOME_KINDS, SCHEMA, check_keys,
                                check_values, closest, inside, outside_folders)
-from cx_helpers import sources
 from cx_helpers.errors import StudyError
 from cx_helpers.schema import schema_problems
 from cx_helpers.study import Journey, Outcome
