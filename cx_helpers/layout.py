@@ -155,10 +155,22 @@ def sha256(path) -> str:
 
 
 def input_record(item, study_path) -> dict:
-    """The manifest entry of one of ``Study.inputs``: a file's path (relative to the study when
-    inside it), sha256 and size; or a database table's record
-    (:meth:`cx_helpers.sources.DatabaseInput.record`: the URL without credentials, the table
-    or query, the row count and the sha256 of the rows)."""
+    """The manifest entry of one of ``Study.inputs``.
+
+    Parameters
+    ----------
+    item : Path or cx_helpers.sources.DatabaseInput
+        A file read, or a table read from a database.
+    study_path : Path
+        The study folder.
+
+    Returns
+    -------
+    dict
+        A file's path (relative to the study when inside it), sha256 and size; or a database
+        table's record (:meth:`cx_helpers.sources.DatabaseInput.record`: the URL without
+        credentials, the table or query, the row count and the sha256 of the rows).
+    """
     if hasattr(item, "record"):
         return item.record()
     path, study_path = Path(item), Path(study_path)

@@ -52,8 +52,26 @@ def _where(role, key):
 
 
 def source_kind(spec: dict, role: str, cfg_file, problems: list) -> str | None:
-    """Which source ``tables.<role>`` names (``path``, ``duckdb`` or ``database``), or None
-    (with a problem) when it names none, several, or a mix of keys that do not go together."""
+    """Which source ``tables.<role>`` names (``path``, ``duckdb`` or ``database``).
+
+    Parameters
+    ----------
+    spec : dict
+        The config of ``tables.<role>``.
+    role : str
+        ``survey``, ``touchpoints``, ``events`` or ``outcomes`` (named in messages).
+    cfg_file : Path
+        ``study.yaml`` (named in messages).
+    problems : list
+        Where a :class:`~cx_helpers.StudyError` is appended when the table names no source,
+        several, or keys that do not go together (``table:`` and ``query:``, ``table:`` with
+        ``path:``, ``format:`` with a database).
+
+    Returns
+    -------
+    str or None
+        The source's key, or None after a problem.
+    """
     given = [k for k in SOURCE_KEYS if spec.get(k) is not None]
     fix_one = (f"give exactly one of tables.{role}.path (a file, a folder of Parquet files or a "
                f"glob), tables.{role}.duckdb (a DuckDB file, with table: or query:) or "
@@ -181,12 +199,35 @@ def is_glob(path_text: str) -> bool:
 
 
 def is_dataset(path_text: str, file: Path) -> bool:
-    """True when ``path:`` names a Parquet dataset: a folder, or a glob."""
+    """True when ``path:`` names a Parquet dataset: a folder, or a glob.
+
+    Parameters
+    ----------
+    path_text : str
+        ``path:`` as written.
+    file : Path
+        It joined to the study folder.
+    """
     return is_glob(path_text) or file.is_dir()
 
 
 def dataset_files(root: Path, path_text: str, role: str, cfg_file) -> list[Path]:
     """The Parquet files of a dataset (a folder, read recursively, or a glob), sorted.
+
+    Parameters
+    ----------
+    root : Path
+        The study folder.
+    path_text : str
+        ``path:`` as written (relative to ``root``).
+    role : str
+        The table's role (named in messages).
+    cfg_file : Path
+        ``study.yaml`` (named in messages).
+
+    Returns
+    -------
+    list of Path
 
     Raises
     ------
@@ -210,9 +251,30 @@ def dataset_files(root: Path, path_text: str, role: str, cfg_file) -> list[Path]
 
 
 def read_parquet_dataset(files: list[Path], display, drop=()) -> pd.DataFrame:
-    """Read the Parquet files of a dataset as one table of text columns (DuckDB's
-    ``read_parquet`` with hive partitioning: ``month=2026-01/`` folders add a ``month`` column,
-    kept as text), leaving out ``drop`` columns. Rows keep the files' order (sorted by path)."""
+    """Read the Parquet files of a dataset as one table of text columns.
+
+    DuckDB's ``read_parquet`` with hive partitioning: ``month=2026-01/`` folders add a
+    ``month`` column, kept as text. Rows keep the files' order (sorted by path).
+
+    Parameters
+    ----------
+    files : list of Path
+        The dataset's files (:func:`dataset_files`).
+    display : str or Path
+        The name used in messages.
+    drop : iterable of str
+        Columns never selected (personal data).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Text columns (missing and blank: NA); the full header in ``attrs["header"]``.
+
+    Raises
+    ------
+    StudyError
+        When the files cannot be read as one dataset, or hold no rows.
+    """
     import duckdb
 
     listing = "[" + ", ".join(_duck_literal(str(f)) for f in files) + "]"
@@ -250,7 +312,29 @@ def _source_sql(spec: dict, quote) -> str:
 
 
 def read_duckdb(file: Path, spec: dict, display, drop=()) -> pd.DataFrame:
-    """Read ``table:`` or ``query:`` from a DuckDB database file, opened read-only."""
+    """Read ``table:`` or ``query:`` from a DuckDB database file, opened read-only.
+
+    Parameters
+    ----------
+    file : Path
+        The DuckDB file.
+    spec : dict
+        The table's config (``table:`` or ``query:``).
+    display : str
+        The name used in messages (the file and the table or query).
+    drop : iterable of str
+        Columns never selected (personal data).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Text columns (missing and blank: NA); the full header in ``attrs["header"]``.
+
+    Raises
+    ------
+    StudyError
+        When the file is missing or not a DuckDB database, or the table or query fails.
+    """
     import duckdb
 
     if not file.is_file():
@@ -340,7 +424,17 @@ class DatabaseInput:
 
 def rows_digest(table: pd.DataFrame) -> tuple[str, int]:
     """sha256 (and size in bytes) of a table's header and rows, independent of the rows'
-    order: the rows sorted as text, written as CSV."""
+    order: the rows sorted as text, written as CSV.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The rows read.
+
+    Returns
+    -------
+    tuple of (str, int)
+    """
     text = table.astype("string")
     ordered = text.sort_values(list(text.columns), na_position="first", kind="stable") \
         if len(text.columns) else text
@@ -376,6 +470,20 @@ def _env(spec: dict, key: str, role: str, cfg_file) -> str | None:
 def database_url(spec: dict, role: str, cfg_file):
     """The SQLAlchemy URL of ``tables.<role>.database`` with its credentials from the
     environment, and the secrets to keep out of messages.
+
+    Parameters
+    ----------
+    spec : dict
+        The table's config (``database:``, ``user_env:``, ``password_env:``).
+    role : str
+        The table's role (named in messages).
+    cfg_file : Path
+        ``study.yaml`` (named in messages).
+
+    Returns
+    -------
+    tuple
+        ``(sqlalchemy.engine.URL, list of secrets)``.
 
     Raises
     ------
@@ -417,7 +525,19 @@ def read_database(spec: dict, role: str, cfg_file, drop=()) -> tuple[pd.DataFram
     """Read ``table:`` or ``query:`` from the SQL database of ``tables.<role>.database``.
 
     The connection is read-only where the database allows it (PostgreSQL: a read-only
-    transaction), and nothing is committed. ``drop`` columns (personal data) are not selected.
+    transaction), and nothing is committed.
+
+    Parameters
+    ----------
+    spec : dict
+        The table's config (``database:``, ``table:`` or ``query:``, ``user_env:``,
+        ``password_env:``).
+    role : str
+        The table's role (named in messages).
+    cfg_file : Path
+        ``study.yaml`` (named in messages).
+    drop : iterable of str
+        Columns never selected (personal data).
 
     Returns
     -------

@@ -729,10 +729,23 @@ def check_config(reading: Reading) -> None:
 
 
 def read_role(reading: Reading, role: str):
-    """The table configured as ``tables.<role>`` and where it came from, or ``(None, None)``.
+    """The table configured as ``tables.<role>`` and where it came from.
 
-    Where: the file (a Path), or the name of a Parquet dataset, DuckDB table or database table
-    or query (:mod:`cx_helpers.sources`), used in messages as a file name is.
+    Parameters
+    ----------
+    reading : Reading
+        The loading under way: the problems found are appended to it, and the files (or
+        database tables, :class:`cx_helpers.sources.DatabaseInput`) read to its inputs.
+    role : str
+        ``survey``, ``touchpoints``, ``events`` or ``outcomes``.
+
+    Returns
+    -------
+    tuple
+        ``(table, where)``: the rows as text columns, and the file (a Path) or the name of the
+        Parquet dataset, DuckDB table or database table or query (:mod:`cx_helpers.sources`),
+        used in messages as a file name is; ``(None, None)`` when the role is not configured
+        or cannot be read.
     """
     spec = reading.tables.get(role)
     if not spec:
