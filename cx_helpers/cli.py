@@ -22,7 +22,8 @@ def _synth(args):
 
     path = write_study(args.out, customers=args.customers, seed=args.seed,
                        journey_effect=args.journey_effect, response_rate=args.response_rate,
-                       force=args.force, shape=args.shape)
+                       force=args.force, shape=args.shape,
+                       journeys_per_customer=args.journeys_per_customer)
     if args.shape == "sample":
         print(f"wrote a synthetic study of {args.customers} customers (seed {args.seed}, journey "
               f"effect {args.journey_effect}) to {path}")
@@ -153,6 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="LTR points per SD of the journey-level experience (0: journeys add "
                         "nothing beyond touchpoints)")
     p.add_argument("--response-rate", type=float, default=0.8)
+    p.add_argument("--journeys-per-customer", type=float, default=None,
+                   help="mean journeys per customer, for denser event logs (about 2.3 events "
+                        "each; default: the sample's design, about 6 events per customer)")
     p.add_argument("--shape", default="sample", choices=_shape_names(),
                    help="the study's design (README: Study shapes): outcome kind, events, "
                         "segments, weights, journeys, not-applicable codes; default: the sample's")

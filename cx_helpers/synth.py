@@ -275,12 +275,21 @@ def _customers(rng, n):
     return region, plan, tenure
 
 
-def _journey_instances(rng, n):
+def _journey_instances(rng, n, per_customer=None):
     """Which journeys each customer has: instance arrays ``(customer, journey type)``.
 
-    Every customer has at least one journey; a support journey may come twice.
+    Every customer has at least one journey. By default each type comes at most once (a support
+    journey may come twice); with ``per_customer`` (mean journeys per customer, for logs of a
+    given density), each type comes a Poisson number of times, in the types' proportions.
     """
     probs = np.array([p for _, p in JOURNEYS.values()])
+    if per_customer is not None:
+        counts = rng.poisson(probs / probs.sum() * float(per_customer), size=(n, len(probs)))
+        none = counts.sum(axis=1) == 0
+        counts[np.flatnonzero(none), _choice(rng, probs, int(none.sum()))] = 1
+        cust, jtype = np.nonzero(counts)
+        reps = counts[cust, jtype]
+        return np.repeat(cust, reps), np.repeat(jtype, reps), counts > 0
     had = rng.random((n, len(probs))) < probs
     none = ~had.any(axis=1)
     had[np.flatnonzero(none), _choice(rng, probs, int(none.sum()))] = True
@@ -541,7 +550,8 @@ def _truth(seed, n, n_resp, journey_effect, response_rate, reach, churn_rate):
 
 
 def generate(customers: int = 3000, seed: int = 20261122, journey_effect: float = 0.8,
-             response_rate: float = 0.8) -> SyntheticStudy:
+             response_rate: float = 0.8,
+             journeys_per_customer: float | None = None) -> SyntheticStudy:
     """Simulate a study with a planted loyalty model.
 
     Parameters
@@ -555,17 +565,21 @@ def generate(customers: int = 3000, seed: int = 20261122, journey_effect: float 
         beyond their touchpoints).
     response_rate : float, default 0.8
         Share of customers who answer the survey.
+    journeys_per_customer : float, optional
+        Mean journeys per customer, for event logs of a given density (about 2.3 events per
+        journey: 13 gives some 30 events per customer). Default: the sample's design,
+        each journey type at most once (about 6 events per customer).
 
     Returns
     -------
     SyntheticStudy
         The tables and the truth; identical arguments give identical results.
     """
-    _check_args(customers, response_rate)
+    _check_args(customers, response_rate, journeys_per_customer)
     rng = np.random.default_rng(seed)
     n = int(customers)
     segs = _customers(rng, n)
-    inst_cust, inst_type, had = _journey_instances(rng, n)
+    inst_cust, inst_type, had = _journey_instances(rng, n, journeys_per_customer)
     ev_inst, ev_step, ev_tp = _paths(rng, inst_type)
     rel = _relative_times(rng, ev_inst, ev_step, inst_cust.size)
     last_minute = np.zeros(inst_cust.size, dtype=np.int64)
@@ -598,13 +612,20 @@ def generate(customers: int = 3000, seed: int = 20261122, journey_effect: float 
     outcomes = pd.DataFrame({"customer_id": cust_ids, "churned": churned, "revenue": revenue})
     truth = _truth(seed, n, resp.size, journey_effect, response_rate, met.mean(axis=0),
                    churned.mean())
+    if journeys_per_customer is not None:
+        truth["journeys_per_customer"] = float(journeys_per_customer)
     return SyntheticStudy(survey=survey, touchpoints=_catalog(), events=events,
                           outcomes=outcomes, journeys_truth=journeys, truth=truth)
 
 
-def _check_args(customers, response_rate):
+def _check_args(customers, response_rate, journeys_per_customer=None):
     from cx_helpers.errors import StudyError
 
+    if journeys_per_customer is not None and not 0.0 < float(journeys_per_customer) <= 24.0:
+        raise StudyError("journeys per customer must be in (0, 24], not "
+                         f"{journeys_per_customer}.",
+                         fix="pass e.g. --journeys-per-customer 10 (journeys at least 14 "
+                             "days apart fit a year up to about 24).")
     if int(customers) < 1:
         raise StudyError(f"customers must be at least 1, not {customers}.",
                          fix="pass --customers 1000 or more.")
@@ -781,14 +802,15 @@ def _iso_series(times: pd.Series) -> pd.Series:
 
 
 def write_study(out, customers: int = 3000, seed: int = 20261122, journey_effect: float = 0.8,
-                response_rate: float = 0.8, force: bool = False, shape: str = "sample") -> Path:
+                response_rate: float = 0.8, force: bool = False, shape: str = "sample",
+                journeys_per_customer: float | None = None) -> Path:
     """Generate a synthetic study and write it as a study folder.
 
     Parameters
     ----------
     out : str or Path
         Folder to write (created if missing). Its name becomes the study's name.
-    customers, seed, journey_effect, response_rate
+    customers, seed, journey_effect, response_rate, journeys_per_customer
         As in :func:`generate`; for the survey-only shapes ``customers`` is the number of
         respondents (see :func:`shape_files`).
     force : bool, default False
@@ -821,7 +843,8 @@ def write_study(out, customers: int = 3000, seed: int = 20261122, journey_effect
                          fix="choose another --out, or pass --force to replace the generator's "
                              "own files (other files are kept).")
     texts = shape_files(shape, customers=customers, seed=seed, name=out.resolve().name,
-                        journey_effect=journey_effect, response_rate=response_rate)
+                        journey_effect=journey_effect, response_rate=response_rate,
+                        journeys_per_customer=journeys_per_customer)
     out.mkdir(parents=True, exist_ok=True)
     for fname in texts:
         (out / fname).write_text(texts[fname], encoding="utf-8", newline="\n")
@@ -1288,10 +1311,10 @@ def _survey_shape(shape: Shape, n: int, seed: int) -> tuple[dict, dict, dict]:
 
 
 def _mobile_shape(shape: Shape, customers: int, seed: int, journey_effect: float,
-                  response_rate: float) -> tuple[dict, dict, dict]:
+                  response_rate: float, journeys_per_customer=None) -> tuple[dict, dict, dict]:
     """A shape of the mobile operator's world (the full generator): tables, config and truth."""
     study = generate(customers=customers, seed=seed, journey_effect=journey_effect,
-                     response_rate=response_rate)
+                     response_rate=response_rate, journeys_per_customer=journeys_per_customer)
     config = _study_config(None, seed)
     truth = dict(study.truth)
     effects = {tp: TOUCHPOINTS[tp][5] for tp in TOUCHPOINTS}
@@ -1331,7 +1354,8 @@ def _mobile_shape(shape: Shape, customers: int, seed: int, journey_effect: float
 
 
 def shape_files(shape, customers: int = 1500, seed: int = 20261122, name: str = "study",
-                journey_effect: float = 0.8, response_rate: float = 0.8) -> dict[str, str]:
+                journey_effect: float = 0.8, response_rate: float = 0.8,
+                journeys_per_customer: float | None = None) -> dict[str, str]:
     """The text of every file of a study of the given shape.
 
     Parameters
@@ -1345,7 +1369,7 @@ def shape_files(shape, customers: int = 1500, seed: int = 20261122, name: str = 
         Seed of every draw.
     name : str
         The study's name in ``study.yaml``.
-    journey_effect, response_rate : float
+    journey_effect, response_rate, journeys_per_customer
         As in :func:`generate` (mobile world only).
 
     Returns
@@ -1354,14 +1378,19 @@ def shape_files(shape, customers: int = 1500, seed: int = 20261122, name: str = 
         File name -> text; identical arguments give identical texts.
     """
     shape = _shape(shape)
-    _check_args(customers, response_rate)
+    _check_args(customers, response_rate, journeys_per_customer)
+    if journeys_per_customer is not None and shape.world != "mobile":
+        from cx_helpers.errors import StudyError
+        raise StudyError(f"shape '{shape.name}' has no event log: journeys per customer apply "
+                         "to the shapes with events.", fix="leave out --journeys-per-customer.")
     if shape.name == "sample":
         study = generate(customers=customers, seed=seed, journey_effect=journey_effect,
-                         response_rate=response_rate)
+                         response_rate=response_rate,
+                         journeys_per_customer=journeys_per_customer)
         return _file_texts(study, name, journey_effect)
     if shape.world == "mobile":
         tables, config, truth = _mobile_shape(shape, int(customers), seed, journey_effect,
-                                              response_rate)
+                                              response_rate, journeys_per_customer)
     else:
         tables, config, truth = _survey_shape(shape, int(customers), seed)
     config["name"] = name

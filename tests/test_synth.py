@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -206,3 +207,21 @@ def test_sample_shape_is_the_default_and_unknown_shapes_are_refused(tmp_path):
     with pytest.raises(StudyError, match="unknown study shape 'airplane'"):
         synth.write_study(tmp_path / "z", customers=300, shape="airplane")
     assert not (tmp_path / "z").exists()
+
+
+def test_journeys_per_customer_sets_the_density_of_the_log():
+    """The density option multiplies the journeys (and so the events) per customer, draws the
+    journey types in their proportions, and leaves the default design untouched."""
+    base = synth.generate(customers=400, seed=3)
+    dense = synth.generate(customers=400, seed=3, journeys_per_customer=12)
+    again = synth.generate(customers=400, seed=3)
+    pd.testing.assert_frame_equal(base.events, again.events)
+    per = dense.journeys_truth.groupby("customer_id").size()
+    assert abs(per.mean() - 12) < 0.6 and per.min() >= 1
+    assert len(dense.events) > 4 * len(base.events)
+    assert dense.truth["journeys_per_customer"] == 12.0
+    assert "journeys_per_customer" not in base.truth
+    with pytest.raises(StudyError, match="journeys per customer"):
+        synth.generate(customers=10, journeys_per_customer=40)
+    with pytest.raises(StudyError, match="no event log"):
+        synth.shape_files("airline", customers=50, journeys_per_customer=5)
