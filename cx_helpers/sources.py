@@ -501,7 +501,8 @@ def database_url(spec: dict, role: str, cfg_file):
                          expected="a URL such as postgresql://user@host:5432/database",
                          fix="write the URL without a password; name the variable holding "
                              f"the password in {_where(role, 'password_env')}.") from None
-    if url.password is not None:
+    if url.password is not None or any(k.lower() in ("password", "passwd", "pwd")
+                                       for k in url.query):
         raise StudyError(
             f"{_where(role, 'database')} holds a password: a study file must never hold "
             "credentials.", file=cfg_file,
