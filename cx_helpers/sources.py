@@ -516,7 +516,7 @@ def database_url(spec: dict, role: str, cfg_file):
         changes["username"] = user
     if password is not None:
         changes["password"] = password
-    if url.drivername == "postgresql":  # the driver the suite installs (psycopg 3)
+    if url.drivername in ("postgresql", "postgres"):  # the driver installed: psycopg 3
         changes["drivername"] = "postgresql+psycopg"
     return url.set(**changes), [password]
 
