@@ -15,8 +15,8 @@ from importlib import resources
 from pathlib import Path
 
 from cx_helpers.errors import StudyError
-from cx_helpers.layout import (LOCK_NAME, RunLayout, package_versions, sha256, table_hashes,
-                               write_manifest)
+from cx_helpers.layout import (LOCK_NAME, RunLayout, input_record, package_versions, sha256,
+                               table_hashes, write_manifest)
 from cx_helpers.report import available_inputs, build_report, print_pdf
 from cx_helpers.study import load_study
 
@@ -232,9 +232,7 @@ def run_study(study_path, out=None, seed=None, min_base=None, parameters=None, s
         "parameters": params, "seed": seed, "segment": segment,
         "effective_parameters": {name: {**d, **{k: v for k, v in params.items() if k in d}}
                                  for name, d in defaults.items()},
-        "inputs": [{"path": p.relative_to(study_path).as_posix()
-                    if p.is_relative_to(study_path) else str(p),
-                    "sha256": sha256(p), "bytes": p.stat().st_size} for p in study.inputs],
+        "inputs": [input_record(p, study_path) for p in study.inputs],
         "python": platform.python_version(), "platform": platform.platform(),
         "packages": package_versions(), "project": _git_commit(), "kernel": kernel_name(),
         "notebooks": [], "timings": {}, "status": "running",

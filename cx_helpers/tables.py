@@ -157,6 +157,7 @@ def _read_table(path: Path, drop=(), display=None, role=None):
             names = [str(c) for c in pq.read_schema(path).names]
             table = pd.read_parquet(path, columns=[c for c in names if c not in drop])
             table = table.astype(object).where(table.notna(), None).astype("string")
+            table = table.mask(table == "")   # blank is missing, as in a CSV
         else:
             header = pd.read_csv(path, nrows=0).columns
             table = pd.read_csv(path, usecols=[c for c in header if c not in drop], dtype=str,
