@@ -133,15 +133,27 @@ def source_kind(spec: dict, role: str, cfg_file, problems: list) -> str | None:
 # text columns, as a CSV's
 # ----------------------------------------------------------------------------------------------
 
-def _as_text(frame: pd.DataFrame, display) -> pd.DataFrame:
-    """Every column as text (missing and blank: NA, as in a CSV), named as text, refusing
-    repeated names and no rows."""
-    names = [str(c) for c in frame.columns]
+def repeated(names) -> list[str]:
+    """The names given more than once, in the order of their first repeat.
+
+    Examples
+    --------
+    >>> repeated(["id", "q1", "id", "q2", "q1", "id"])
+    ['id', 'q1']
+    """
     seen, dup = set(), []
     for name in names:
         if name in seen and name not in dup:
             dup.append(name)
         seen.add(name)
+    return dup
+
+
+def _as_text(frame: pd.DataFrame, display) -> pd.DataFrame:
+    """Every column as text (missing and blank: NA, as in a CSV), named as text, refusing
+    repeated names and no rows."""
+    names = [str(c) for c in frame.columns]
+    dup = repeated(names)
     if dup:
         raise StudyError(f"duplicate column names ({', '.join(repr(d) for d in dup)}).",
                          file=display, column=dup[0], expected="each column named once",

@@ -82,11 +82,7 @@ def _check_text_file(path: Path, display):
                                      "(comma delimited)), or add format: csv to the table in "
                                      "study.yaml (the delimiter is then detected).")
     names = next(csv.reader([header.rstrip("\r")]), [])
-    seen, dup = set(), []
-    for name in (n.strip() for n in names):
-        if name in seen and name not in dup:
-            dup.append(name)
-        seen.add(name)
+    dup = sources.repeated(n.strip() for n in names)
     if dup:
         raise StudyError(f"duplicate column names ({', '.join(repr(d) for d in dup)}).",
                          file=display, column=dup[0], expected="each column named once",
