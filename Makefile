@@ -9,8 +9,8 @@ LOCK   := requirements/lock.txt
 STAMP  := $(VENV)/.installed-stamp
 PIP    := $(BIN)/python -m pip --disable-pip-version-check
 PYTEST_ARGS ?=
-# a worker per core; a test file (and every user of the two sample runs) stays on one worker
-PARALLEL ?= -n auto --dist loadgroup
+# a worker per core; a test file, or a notebook's cells, stay together on one worker
+PARALLEL ?= -n auto --dist loadscope
 
 .PHONY: docs setup study test quick lab sample notebooks bench lock clean-venv
 

@@ -92,28 +92,38 @@ def cx(*args, cwd=None):
 
 @pytest.fixture(scope="session")
 def two_runs(tmp_path_factory):
-    """Two runs of the sample study with one seed (shared by the run, report and verify tests)."""
-    base = tmp_path_factory.mktemp("runs")
-    runs = []
-    for k in (1, 2):
-        res = cx("run", SAMPLE, "--out", base / f"run{k}", "--seed", "11", *FAST)
-        assert res.returncode == 0, res.stderr[-3000:]
-        runs.append(base / f"run{k}")
+    """Two runs of the sample study with one seed (shared by the run, report and verify tests).
+
+    Under pytest-xdist the runs are made once for the whole session: the first worker to need
+    them makes them in the session's shared temporary folder while holding a lock, and the
+    others wait for it and read them (the tests only read the runs, or copy them).
+    """
+    import fcntl
+    import os
+
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent                     # shared by the workers of this session
+    runs = [base / "two-runs" / f"run{k}" for k in (1, 2)]
+    done = base / "two-runs" / "done"
+    done.parent.mkdir(parents=True, exist_ok=True)
+    with open(base / "two-runs.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            for run in runs:
+                res = cx("run", SAMPLE, "--out", run, "--seed", "11", *FAST)
+                assert res.returncode == 0, res.stderr[-3000:]
+            done.touch()
     return runs
 
 
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     """Tests that read the two full runs of the sample are end-to-end tests: mark them slow.
 
-    With pytest-xdist (``make test`` runs ``-n auto --dist loadgroup``), each test file runs on
-    one worker, so its module fixtures (a study run shared by its tests) are made once, and
-    every user of ``two_runs`` joins one group, so the two runs are made once as well. nbval's
-    cells of one notebook stay together, in order, in one kernel.
+    ``make test`` spreads the tests over the cores with pytest-xdist, a test file (or notebook)
+    per worker (``--dist loadscope``), so a module's fixtures (a study run shared by its tests)
+    are made once and nbval runs a notebook's cells in order in one kernel.
     """
     for item in items:
         if "two_runs" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
-            item.add_marker(pytest.mark.xdist_group("two_runs"))
-        else:
-            item.add_marker(pytest.mark.xdist_group(item.path.name))

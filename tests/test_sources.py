@@ -348,6 +348,8 @@ def test_cx_run_with_events_in_postgres(postgres, tmp_path, monkeypatch):
     manifest = json.loads((out / "manifest.json").read_text())
     db = [i for i in manifest["inputs"] if "://" in i["path"]]
     assert db == [{"path": f"postgresql://cx@{host}:{port}/cx, table events_run",
+                   "database": f"postgresql://cx@{host}:{port}/cx", "table": "events_run",
+                   "rows": len(pd.read_csv(SAMPLE / "events.csv")),
                    "sha256": db[0]["sha256"], "bytes": db[0]["bytes"]}]
     # the journey notebook alone on the CSV events: the same journey tables
     csv_run = run_study(SAMPLE, out=tmp_path / "csv-run",
