@@ -53,7 +53,7 @@ def test_seed_defaults_to_the_studys(study):
 
 
 def test_confidence_widens_the_intervals(study):
-    kw = dict(outcomes=["osat"], methods=["lmg"], n_boot=60)
+    kw = dict(outcomes=["osat"], methods=["lmg"], n_boot=40)
     narrow = cx.key_drivers(study, confidence=0.5, **kw)
     wide = cx.key_drivers(study, confidence=0.95, **kw)
     assert ((wide["share_high"] - wide["share_low"])

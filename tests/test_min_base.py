@@ -1,6 +1,6 @@
 """No number under the minimum base leaves the package: small bases planted, every output scanned.
 
-The sample study is bent so that one touchpoint (chat) is rated by 8 respondents only and one
+A study of the sample's design (1,200 customers) is bent so that one touchpoint (chat) is rated by 8 respondents only and one
 region (Islands) has 6 respondents; the minimum base is 30. After a full run, every table is
 read: statistics of the survey ratings of chat and of the Islands segment must be blank (their
 base sizes may show), no driver table may hold chat at all, and neither the summary nor the
@@ -10,13 +10,13 @@ report's text may state a number for them.
 from __future__ import annotations
 
 import re
-import shutil
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import FAST, SAMPLE, cx
+from conftest import FAST, cx
+from cx_helpers import synth
 
 pytestmark = pytest.mark.slow  # runs a whole study
 
@@ -29,8 +29,8 @@ BASES = {"n", "n1", "n2", "n_eff", "n_satisfied", "n_dissatisfied", "importance_
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory):
     base = tmp_path_factory.mktemp("small")
-    study = base / "study"
-    shutil.copytree(SAMPLE, study)
+    # a study of the sample's design, smaller than the sample (the bases planted are the point)
+    study = synth.write_study(base / "study", customers=1200, seed=4)
     survey = pd.read_csv(study / "survey.csv", dtype=str, keep_default_na=False)
     rated = survey.index[survey["q_chat"] != "9"]
     survey.loc[rated[8:], "q_chat"] = "9"

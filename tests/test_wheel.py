@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FAST, ROOT, SAMPLE
+from conftest import FAST, ROOT
+from cx_helpers import synth
 
 NOTEBOOKS = ("01_touchpoint_inventory.ipynb", "02_loyalty_regression.ipynb",
              "03_journey_vs_touchpoint.ipynb")
@@ -108,8 +109,8 @@ def test_installed_wheel_runs_a_study_outside_the_repository(wheel, tmp_path):
 
     work = tmp_path / "elsewhere"              # outside the repository
     work.mkdir()
-    study = work / "study"
-    shutil.copytree(SAMPLE, study)
+    # a small study of the sample's design: the wheel is under test here, not the statistics
+    study = synth.write_study(work / "study", customers=500, seed=3)
     env = {k: v for k, v in os.environ.items()
            if k not in ("PYTHONPATH", "JUPYTER_PATH", "VIRTUAL_ENV")}
     # no kernel registered elsewhere (the project's cx-suite kernel runs the repository's
