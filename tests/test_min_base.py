@@ -1,10 +1,10 @@
 """No number under the minimum base leaves the package: small bases planted, every output scanned.
 
-A study of the sample's design (1,200 customers) is bent so that one touchpoint (chat) is rated by 8 respondents only and one
-region (Islands) has 6 respondents; the minimum base is 30. After a full run, every table is
-read: statistics of the survey ratings of chat and of the Islands segment must be blank (their
-base sizes may show), no driver table may hold chat at all, and neither the summary nor the
-report's text may state a number for them.
+A study of the sample's design (1,200 customers) is bent so that one touchpoint (chat) is rated
+by 8 respondents only and one region (Islands) has 6 respondents; the minimum base is 30. After
+a full run, every table is read: statistics of the survey ratings of chat and of the Islands
+segment must be blank (their base sizes may show), no driver table may hold chat at all, and
+neither the summary nor the report's text may state a number for them.
 """
 
 from __future__ import annotations
