@@ -127,3 +127,20 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "two_runs" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
+    # the longest files first, so that no worker is left alone with one at the end: files
+    # with end-to-end runs, the one that makes the two sample runs leading and the others that
+    # read them after the rest (by then the runs exist), then the notebooks, then the quick ones
+    files = {}
+    for item in items:
+        files.setdefault(item.path, []).append(item)
+
+    def cost(path):
+        group = files[path]
+        reads_runs = any("two_runs" in getattr(i, "fixturenames", ()) for i in group)
+        heavy = any(i.get_closest_marker("slow") for i in group)
+        if reads_runs:
+            return 0 if path == next(p for p in files if any(
+                "two_runs" in getattr(i, "fixturenames", ()) for i in files[p])) else 2
+        return 1 if heavy else 3 if path.suffix == ".ipynb" else 4
+
+    items[:] = [i for path in sorted(files, key=cost) for i in files[path]]
