@@ -143,10 +143,7 @@ class RunLayout:
 
 
 def sha256(path) -> str:
-    """The sha256 hex digest of a file, read in 1 MiB blocks; of a database input
-    (:class:`cx_helpers.sources.DatabaseInput`), the digest of the rows it read."""
-    if hasattr(path, "digest") and hasattr(path, "record"):  # a DatabaseInput
-        return path.digest
+    """The sha256 hex digest of a file, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):

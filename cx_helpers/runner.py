@@ -15,12 +15,12 @@ from importlib import resources
 from pathlib import Path
 
 from cx_helpers.errors import StudyError
-from cx_helpers.layout import (LOCK_NAME, RunLayout, input_record, package_versions, sha256,
+from cx_helpers.layout import (LOCK_NAME, RunLayout, input_record, package_versions,
                                table_hashes, write_manifest)
 from cx_helpers.report import available_inputs, build_report, print_pdf
 from cx_helpers.study import load_study
 
-__all__ = ["NOTEBOOKS", "RunError", "run_many", "run_study", "sha256", "slug"]
+__all__ = ["NOTEBOOKS", "RunError", "run_many", "run_study", "slug"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # the study notebooks ship in the package as cx_helpers.notebooks (pyproject.toml maps the

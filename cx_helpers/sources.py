@@ -30,7 +30,6 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 
 import pandas as pd
 
@@ -404,9 +403,8 @@ class DatabaseInput:
         Bytes of that canonical form.
 
     The object stands beside the files in ``Study.inputs``: ``str()`` names it (the URL and
-    the table or query), and it answers the few path questions the run manifest asks
-    (``is_relative_to`` is False; ``stat().st_size`` is :attr:`size`), while
-    :func:`cx_helpers.layout.sha256` returns :attr:`digest` for it.
+    the table or query), and :meth:`record` is its manifest entry
+    (:func:`cx_helpers.layout.input_record`).
     """
 
     url: str
@@ -419,12 +417,6 @@ class DatabaseInput:
     def __str__(self) -> str:
         what = f"table {self.table}" if self.table is not None else f"query {self.query!r}"
         return f"{self.url}, {what}"
-
-    def is_relative_to(self, other) -> bool:  # a database is inside no folder
-        return False
-
-    def stat(self):
-        return SimpleNamespace(st_size=self.size)
 
     def record(self) -> dict:
         """The manifest entry: no credentials, enough to check the rows again."""

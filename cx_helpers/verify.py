@@ -95,8 +95,8 @@ def check_versions(manifest: dict, strict: bool = False, run_dir=None) -> list[V
 
 
 def _from_database(item: dict) -> bool:
-    """True for a manifest input read from a SQL database (its path is a URL, never a file)."""
-    return "database" in item or "://" in str(item.get("path", ""))
+    """True for a manifest input read from a SQL database (:func:`layout.input_record`)."""
+    return "database" in item
 
 
 def _check_databases(items: list[dict], study_path: Path) -> list[StudyError]:
