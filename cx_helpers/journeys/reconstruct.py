@@ -335,7 +335,8 @@ def _repeat_flags(con, settings):
 def reconstruct_journeys(events, gap_days: float | None = None, starts=None,
                          by_case: bool = False, types: dict | None = None,
                          declared: dict | None = None, repeat_days: float | None = 30.0,
-                         resolving=None, keep=None) -> JourneyLog:
+                         resolving=None, keep=None, memory_limit: str | None = None,
+                         temp_directory: str | Path | None = None) -> JourneyLog:
     """Cut each customer's interactions into journeys and describe every journey.
 
     Parameters
@@ -367,6 +368,11 @@ def reconstruct_journeys(events, gap_days: float | None = None, starts=None,
     keep : list of str, optional
         Further event columns carried along (as text) to :meth:`JourneyLog.events`, e.g. a
         platform or an acquisition channel.
+    memory_limit : str, optional
+        DuckDB's memory limit for the reconstruction, e.g. ``"8GB"``; beyond it, DuckDB spills
+        to ``temp_directory``. Default: DuckDB's (80 % of the machine's memory).
+    temp_directory : str or Path, optional
+        Where DuckDB spills (default: DuckDB's, ``.tmp`` under the working folder).
 
     Returns
     -------
@@ -386,6 +392,10 @@ def reconstruct_journeys(events, gap_days: float | None = None, starts=None,
     _type_sql(types)                                        # validate the rules early
     con = duckdb.connect()
     con.execute("SET preserve_insertion_order = false")     # every output has its ORDER BY
+    if memory_limit is not None:
+        con.execute(f"SET memory_limit = {_lit(memory_limit)}")
+    if temp_directory is not None:
+        con.execute(f"SET temp_directory = {_lit(str(temp_directory))}")
     src = _source(con, events)
     cols = {c.lower(): c for c in con.execute(f"SELECT * FROM {src} LIMIT 0").df().columns}
     has_case = "case" in cols
