@@ -33,6 +33,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from cx_helpers.journeys.engines import DuckDBEngine, SparkEngine
+
 __all__ = ["JourneyLog", "discover_types", "journey_log", "reconstruct_journeys",
            "transition_matrix"]
 
@@ -48,6 +50,11 @@ def _lit(value) -> str:
 def _ident(name) -> str:
     """A quoted SQL identifier."""
     return '"' + str(name).replace('"', '""') + '"'
+
+
+def _bq(name) -> str:
+    """A quoted Spark SQL identifier."""
+    return "`" + str(name).replace("`", "``") + "`"
 
 
 def _list(values) -> str:
@@ -78,20 +85,23 @@ def _type_sql(types: dict | None) -> str | None:
 
 @dataclass
 class JourneyLog:
-    """Events labelled with their journey, and the journey table, held in DuckDB.
+    """Journeys reconstructed from events, queried in a local DuckDB connection.
 
-    Built by :func:`reconstruct_journeys`. Tables in the connection: ``labelled`` (an event a
-    row: integer key ``kid`` of the customer, or of the case, journey number ``jn``, row number
-    ``rn`` in the customer's time order, ``new_journey``, ``last_step``, touchpoint and channel
-    as ENUM codes) and ``_jbase`` (a row per journey: the measures of the heavy pass). Views:
-    ``events_v`` (events with ``customer``, ``step``, touchpoint and channel as text) and
-    ``journey_core`` (the journey measures with ``journey`` id, ``customer`` and ``path``
-    strings, computed when read). The full ``journeys`` table (plus type and repeat flags) is
-    built on first use, by any method that needs it.
+    Built by :func:`reconstruct_journeys`. Tables in the connection: ``_keys`` (customers, or
+    cases, numbered ``kid``) and ``_jbase`` (a row per journey ``kid, jn``: the measures of the
+    heavy pass and ``codes``, its touchpoint codes in step order). Views: ``journey_core`` (the
+    journey measures with ``journey`` id, ``customer`` and ``path`` strings, computed when
+    read) and ``steps`` (``kid, jn, step, touchpoint``). The events labelled with their journey
+    (``labelled``: ``kid, jn``, row number ``rn`` in the customer's time order,
+    ``new_journey``, ``last_step``, touchpoint code ``tp``, channel ``ch``...) stay with the
+    engine; :meth:`events` reads them (from Spark, it copies them here first). The full
+    ``journeys`` table (plus type and repeat flags) is built on first use, by any method that
+    needs it.
     """
 
     con: duckdb.DuckDBPyConnection
     settings: dict
+    engine: DuckDBEngine | SparkEngine | None = None
 
     def _full(self) -> None:
         """Build the ``journeys`` table (types, repeat flags) once, when first needed."""
@@ -109,7 +119,7 @@ class JourneyLog:
                 CREATE OR REPLACE TEMP TABLE _dtype AS
                 SELECT kid, jn, arg_max(declared, n * 1e6 - first_step) AS type FROM (
                     SELECT l.kid, l.jn, d.declared, count(*) AS n, min(l.step) AS first_step
-                    FROM events_v l JOIN _declared d USING (touchpoint) GROUP BY ALL)
+                    FROM steps l JOIN _declared d USING (touchpoint) GROUP BY ALL)
                 GROUP BY ALL
             """)
             type_sql, join = "coalesce(d.type, 'other')", "LEFT JOIN _dtype d USING (kid, jn)"
@@ -128,11 +138,36 @@ class JourneyLog:
         """)
         s["_full_built"] = True
 
+    def _events_view(self) -> None:
+        """The view ``events_v`` (events with ``customer``, ``step``, touchpoint and channel as
+        text) over the labelled events, copied from Spark first when they are there."""
+        if self.settings.get("_events_built"):
+            return
+        s, con = self.settings, self.con
+        if self.engine is not None:
+            self.engine.fetch("labelled")
+        names = "([" + ", ".join(_lit(v) for v in s["tp_names"]) + ", NULL]::VARCHAR[])"
+        columns = con.execute("SELECT * FROM labelled LIMIT 0").df().columns
+        person = "l.customer" if s["by_case"] else "k.key"
+        case = ', l."case"' if s["has_case"] else ""
+        case += "".join(f", l.{_ident(c)}" for c in s["keep"])
+        channel = "l.ch" if "ch" in columns else "NULL::VARCHAR"
+        rating = "l.rating" if "rating" in columns else "NULL::DOUBLE"
+        con.execute(f"""
+            CREATE VIEW events_v AS
+            SELECT l.kid, l.jn, {person} AS customer, l.rn::BIGINT - b.first_rn + 1 AS step,
+                   l.time, {names}[l.tp + 1] AS touchpoint, {channel} AS channel,
+                   {rating} AS rating{case}
+            FROM labelled l JOIN _jbase b USING (kid, jn) JOIN _keys k USING (kid)
+        """)
+        s["_events_built"] = True
+
     def events(self) -> pd.DataFrame:
         """Events with their journey: ``customer, journey, type, step, time, touchpoint,
         channel, rating`` (plus ``case`` and the ``keep`` columns), in customer, journey and
         step order."""
         self._full()
+        self._events_view()
         case = ', "case"' if self.settings["has_case"] else ""
         kept = "".join(f", l.{_ident(c)}" for c in self.settings.get("keep") or [])
         return self.con.execute(
@@ -173,24 +208,23 @@ class JourneyLog:
             ``from, to, n, probability`` where ``from`` includes ``"(start)"`` (journey entry)
             and ``to`` includes ``"(end)"`` (journey exit); probabilities sum to 1 per ``from``.
         """
-        if type is None:
-            src = "labelled"
-        else:
+        src = "_jbase"
+        if type is not None:
             self._full()
-            src = ("(SELECT l.* FROM labelled l SEMI JOIN (SELECT kid, jn FROM journeys "
+            src = (f"(SELECT b.* FROM _jbase b SEMI JOIN (SELECT kid, jn FROM journeys "
                    f"WHERE type = {_lit(type)}) j USING (kid, jn))")
-        # one pass over the events on the touchpoint codes; text only for the few pairs
+        names = "([" + ", ".join(_lit(v) for v in self.settings["tp_names"]) + ", NULL]::VARCHAR[])"
+        m = len(self.settings["tp_names"]) + 1
+        # each journey's touchpoint codes, paired with the next (-1: entry, -2: exit)
         return self.con.execute(f"""
-            WITH c AS (
-                SELECT new_journey, CASE WHEN new_journey THEN NULL ELSE prev_tp END AS p, tp,
-                       count(*) AS n, count(*) FILTER (WHERE last_step) AS n_end
-                FROM {src} GROUP BY ALL),
-            pairs AS (
-                SELECT CASE WHEN new_journey THEN '{START}' ELSE p::VARCHAR END AS "from",
-                       tp::VARCHAR AS "to", n FROM c
-                UNION ALL
-                SELECT tp::VARCHAR, '{END}', n_end FROM c WHERE n_end > 0),
-            counts AS (SELECT "from", "to", sum(n)::BIGINT AS n FROM pairs GROUP BY ALL)
+            WITH c AS (SELECT list_transform(codes, lambda x: x % {m}) AS c FROM {src}),
+            pairs AS (SELECT unnest(list_prepend(-1, c)) AS f, unnest(list_append(c, -2)) AS t
+                      FROM c),
+            counts AS (
+                SELECT CASE WHEN f = -1 THEN '{START}' ELSE {names}[f + 1] END AS "from",
+                       CASE WHEN t = -2 THEN '{END}' ELSE {names}[t + 1] END AS "to",
+                       count(*) AS n
+                FROM pairs GROUP BY ALL)
             SELECT "from", "to", n, n / sum(n) OVER (PARTITION BY "from") AS probability
             FROM counts ORDER BY "from", "to"
         """).df()
@@ -209,10 +243,10 @@ class JourneyLog:
         return self.con.execute("""
             WITH s AS (
                 SELECT j.type, l.step, count(*) AS journeys
-                FROM events_v l JOIN journeys j USING (kid, jn) GROUP BY ALL),
+                FROM steps l JOIN journeys j USING (kid, jn) GROUP BY ALL),
             top AS (
                 SELECT j.type, l.step, l.touchpoint, count(*) AS n
-                FROM events_v l JOIN journeys j USING (kid, jn) GROUP BY ALL),
+                FROM steps l JOIN journeys j USING (kid, jn) GROUP BY ALL),
             best AS (
                 SELECT type, step, arg_max(touchpoint, n * 1e6 - rank) AS top_touchpoint,
                        max(n) AS top_n
@@ -234,7 +268,7 @@ class JourneyLog:
         self._full()
         return self.con.execute("""
             WITH c AS (SELECT j.type, l.touchpoint, count(DISTINCT (l.kid, l.jn)) AS journeys
-                       FROM events_v l JOIN journeys j USING (kid, jn) GROUP BY ALL),
+                       FROM steps l JOIN journeys j USING (kid, jn) GROUP BY ALL),
             t AS (SELECT type, count(*) AS total FROM journeys GROUP BY ALL)
             SELECT c.type, c.touchpoint, c.journeys, c.journeys / t.total AS share
             FROM c JOIN t USING (type) ORDER BY c.type, share DESC, c.touchpoint
@@ -281,24 +315,6 @@ class JourneyLog:
         return self
 
 
-def _source(con, events) -> str:
-    """Register the events (DataFrame, Parquet or CSV path) as the relation ``src``."""
-    if isinstance(events, (str, Path)):
-        path = str(events)
-        if path.endswith(".parquet"):
-            con.execute("CREATE VIEW src_raw AS SELECT * EXCLUDE (file_row_number), "
-                        f"file_row_number AS _row FROM read_parquet({_lit(path)}, "
-                        "file_row_number = true)")
-        else:
-            con.execute("CREATE VIEW src_raw AS SELECT *, row_number() OVER () AS _row "
-                        f"FROM read_csv_auto({_lit(path)})")
-        return "src_raw"
-    con.register("src_events", events)
-    con.register("src_order", pd.DataFrame({"_row": np.arange(len(events), dtype=np.int64)}))
-    con.execute("CREATE VIEW src_raw AS SELECT * FROM src_events POSITIONAL JOIN src_order")
-    return "src_raw"
-
-
 def _flags_sql(source: str, settings: dict, replace: bool = True) -> str:
     """The journeys of ``source`` with the repeat flags and ``resolved`` (re)computed."""
     days = settings["repeat_days"]
@@ -335,17 +351,20 @@ def _repeat_flags(con, settings):
 def reconstruct_journeys(events, gap_days: float | None = None, starts=None,
                          by_case: bool = False, types: dict | None = None,
                          declared: dict | None = None, repeat_days: float | None = 30.0,
-                         resolving=None, keep=None, memory_limit: str | None = None,
+                         resolving=None, keep=None, engine: str = "duckdb", spark=None,
+                         memory_limit: str | None = None,
                          temp_directory: str | Path | None = None) -> JourneyLog:
     """Cut each customer's interactions into journeys and describe every journey.
 
     Parameters
     ----------
-    events : DataFrame or str or Path
+    events : DataFrame or str or Path or pyspark.sql.DataFrame
         A row per interaction with columns ``customer, time, touchpoint`` and optionally
-        ``channel, rating, case`` (as :attr:`Study.events`), or the path of a Parquet/CSV file
-        with those columns. Rows need not be sorted; rows with the same customer and time keep
-        their order in the input.
+        ``channel, rating, case`` (as :attr:`Study.events`), or the path of a CSV file, a
+        Parquet file or a Parquet dataset (a folder, hive-partitioned or not, or a glob), or
+        (``engine="spark"``) a Spark DataFrame, e.g. ``spark.table("cx.events")``. Rows need not
+        be sorted; rows with the same customer and time keep their order in the input (for a
+        dataset: files in path order, then rows within a file).
     gap_days : float, optional
         A new journey starts after more than this many days without an interaction.
     starts : list of str, optional
@@ -368,6 +387,14 @@ def reconstruct_journeys(events, gap_days: float | None = None, starts=None,
     keep : list of str, optional
         Further event columns carried along (as text) to :meth:`JourneyLog.events`, e.g. a
         platform or an acquisition channel.
+    engine : {"duckdb", "spark"}
+        Where the heavy pass runs: the embedded DuckDB (default) or Apache Spark. The results
+        are the same tables either way (tested); with Spark, only the journey and customer
+        tables come back to this process (and the labelled events when
+        :meth:`JourneyLog.events` asks for them).
+    spark : pyspark.sql.SparkSession, optional
+        The Spark session for ``engine="spark"`` (default: the active session, else
+        :func:`~cx_helpers.journeys.engines.spark_session`, a local one).
     memory_limit : str, optional
         DuckDB's memory limit for the reconstruction, e.g. ``"8GB"``; beyond it, DuckDB spills
         to ``temp_directory``. Default: DuckDB's (80 % of the machine's memory).
@@ -381,133 +408,138 @@ def reconstruct_journeys(events, gap_days: float | None = None, starts=None,
 
     Notes
     -----
-    The heavy work is done here, once, on integer codes: customers (or cases) are numbered,
-    touchpoints and channels become ENUM codes, one window pass over each customer's events in
+    The heavy work is done here, once, on integer codes, in SQL written once in Spark's dialect
+    (:mod:`~cx_helpers.journeys.engines` translates it for DuckDB): customers (or cases) are
+    numbered, touchpoints become integer codes, one window pass over each customer's events in
     time order finds the journey starts and ends (and the previous touchpoint and channel), a
     second numbers the journeys, and one aggregation gives the journey measures. Text (journey
-    ids, paths), journey types and repeat flags are derived from that only when asked for.
+    ids, paths), journey types and repeat flags are derived from that, locally, only when asked
+    for.
     """
     if not by_case and gap_days is None and not starts:
         raise ValueError("give gap_days and/or starts (or by_case=True) to cut journeys.")
     _type_sql(types)                                        # validate the rules early
+    if engine not in ("duckdb", "spark"):
+        raise ValueError(f"engine: 'duckdb' or 'spark', not {engine!r}.")
     con = duckdb.connect()
     con.execute("SET preserve_insertion_order = false")     # every output has its ORDER BY
     if memory_limit is not None:
         con.execute(f"SET memory_limit = {_lit(memory_limit)}")
     if temp_directory is not None:
         con.execute(f"SET temp_directory = {_lit(str(temp_directory))}")
-    src = _source(con, events)
-    cols = {c.lower(): c for c in con.execute(f"SELECT * FROM {src} LIMIT 0").df().columns}
+    eng = DuckDBEngine(con) if engine == "duckdb" else SparkEngine(con, spark)
+    eng.register_events(events)
+    cols = {c.lower(): c for c in eng.columns("src_raw")}
     has_case = "case" in cols
     if by_case and not has_case:
         raise ValueError("by_case=True needs a 'case' column in the events.")
     has_channel, has_rating = "channel" in cols, "rating" in cols
-    part = '"case"' if by_case else "customer"
-
-    # touchpoints and channels as ENUM codes (sorted, so code order is text order)
-    def _enum(name, column):
-        values = [r[0] for r in con.execute(
-            f"SELECT DISTINCT {column}::VARCHAR FROM {src} WHERE {column} IS NOT NULL "
-            "ORDER BY 1").fetchall()] or [""]
-        con.execute(f"CREATE TYPE {name} AS ENUM ({', '.join(_lit(v) for v in values)})")
-        return values
-
-    tp_names = _enum("tp_t", "touchpoint")
-    n_tp = len(tp_names)
-    if has_channel:
-        _enum("ch_t", "channel")
-    # customers (or cases) numbered: the windows and the grouping work on integers, 32-bit ones
-    # when they fit (narrow sort keys are cheaper)
-    n_rows = con.execute(f"SELECT count(*) FROM {src}").fetchall()[0][0]
-    itype = "UINTEGER" if n_rows < 2 ** 32 else "BIGINT"
-    con.execute(f"""
-        CREATE TEMP TABLE _keys AS
-        SELECT key, (row_number() OVER ())::{itype} AS kid
-        FROM (SELECT DISTINCT {part}::VARCHAR AS key FROM {src})
-    """)
-    null_key = con.execute(
-        "SELECT count(*) FROM _keys WHERE key IS NULL").fetchall()[0][0]
-    match = "IS NOT DISTINCT FROM" if null_key else "="
-    cols_s = ["src.touchpoint::tp_t AS tp"]
-    if has_channel:
-        cols_s.append("src.channel::ch_t AS ch")
-    if has_rating:
-        cols_s.append("src.rating::DOUBLE AS rating")
-    if by_case:
-        cols_s.append("src.customer::VARCHAR AS customer")
-    if has_case:
-        cols_s.append('src."case"::VARCHAR AS "case"')
     keep = [c for c in (keep or []) if c not in ("customer", "time", "touchpoint", "channel",
                                                  "rating", "case")]
     for c in keep:
         if c.lower() not in cols:
             raise ValueError(f"keep: no column {c!r} in the events; columns: "
-                             f"{', '.join(cols.values())}.")
-        cols_s.append(f"src.{_ident(cols[c.lower()])}::VARCHAR AS {_ident(c)}")
-    gap = None if by_case or gap_days is None else float(gap_days) * 86400e6   # microseconds
-    start_set = [] if by_case else list(starts or [])
-    cuts = []
-    if gap is not None:
-        cuts.append(f"wait > {gap!r}")
-    if start_set:
-        cuts.append(f"list_contains({_list(start_set)}, tp::VARCHAR)")
-    cut = " OR ".join(cuts) if cuts else "false"
-    prev_ch = ", lag(ch) OVER w AS prev_ch" if has_channel else ""
-    switch = ", ch IS DISTINCT FROM prev_ch AS switch" if has_channel else ""
-    if by_case:      # a case is one journey: no second pass
-        last = ", lead(1) OVER w IS NULL AS last_step"
-        number = f"1::{itype} AS jn"
-    else:            # journeys numbered by a running count of starts; the last step: next starts
-        last = ""
-        number = (f"(count(CASE WHEN new_journey THEN 1 END) OVER w2)::{itype} AS jn, "
-                  "lead(new_journey, 1, true) OVER w2 AS last_step")
-    con.execute(f"""
-        CREATE TEMP TABLE labelled AS
+                             f"{', '.join(c for c in cols.values() if c != '_row')}.")
+    sql = _heavy_sql(eng, by_case=by_case, has_case=has_case, has_channel=has_channel,
+                     has_rating=has_rating, keep=[cols[c.lower()] for c in keep], names=keep,
+                     gap_days=gap_days, starts=starts, resolving=resolving)
+    tp_names = sql.pop("tp_names")
+    for name in ("_keys", "labelled", "_jbase"):
+        eng.create(name, sql[name])
+    for name in ("_keys", "_jbase"):           # the compact tables, local for both engines
+        eng.fetch(name)
+    _local_views(con, tp_names, by_case)
+    settings = {"gap_days": gap_days, "starts": list(starts or []), "by_case": by_case,
+                "types": types, "declared": declared, "repeat_days": repeat_days,
+                "resolving": list(resolving or []), "has_case": has_case, "keep": keep,
+                "tp_names": tp_names}
+    return JourneyLog(con, settings, eng)
+
+
+def _heavy_sql(eng, *, by_case, has_case, has_channel, has_rating, keep, names, gap_days,
+               starts, resolving) -> dict:
+    """The reconstruction's heavy pass, in Spark SQL: ``_keys`` (customers, or cases,
+    numbered), ``labelled`` (an event a row, in each one's time order, with its journey) and
+    ``_jbase`` (a journey a row, with its measures and its touchpoint codes in step order).
+
+    Touchpoints become integer codes (their rank in text order; ``n_tp`` for a missing one).
+    """
+    tp_names = sorted(r[0] for r in eng.rows(
+        "SELECT DISTINCT CAST(touchpoint AS STRING) FROM src_raw WHERE touchpoint IS NOT NULL"))
+    n_tp, m = len(tp_names), len(tp_names) + 1
+    code = {name: i for i, name in enumerate(tp_names)}
+    eng.register("_tp", pd.DataFrame({"touchpoint": pd.Series(tp_names or [""], dtype=object),
+                                      "code": np.arange(max(n_tp, 1), dtype=np.int32)}))
+
+    def codes_of(touchpoints) -> str:
+        known = sorted(code[t] for t in set(touchpoints or []) if t in code)
+        return f"tp IN ({', '.join(map(str, known))})" if known else "false"
+
+    part = "`case`" if by_case else "customer"
+    null_key = eng.rows(f"SELECT count(*) FROM src_raw WHERE {part} IS NULL")[0][0]
+    match = "<=>" if null_key else "="
+    cols = ["k.kid", "s.time", f"coalesce(d.code, {n_tp}) AS tp"]
+    cols += ["CAST(s.channel AS STRING) AS ch"] if has_channel else []
+    cols += ["CAST(s.rating AS DOUBLE) AS rating"] if has_rating else []
+    cols += ["CAST(s.customer AS STRING) AS customer"] if by_case else []
+    cols += ["CAST(s.`case` AS STRING) AS `case`"] if has_case else []
+    cols += [f"CAST(s.{_bq(c)} AS STRING) AS {_bq(n)}" for c, n in zip(keep, names)]
+    carried = [c.rsplit(" AS ", 1)[-1].split(".")[-1] for c in cols]   # names in `s`
+    ch = ", lag(ch) OVER w AS prev_ch" if has_channel else ""
+    last = ", lead(_row) OVER w IS NULL AS last_step" if by_case else ""
+    switch = ", NOT (ch <=> prev_ch) AS switch" if has_channel else ""
+    cuts = ([] if by_case or gap_days is None else [f"wait > {float(gap_days) * 86400e6!r}"])
+    cuts += [] if by_case or not starts else [codes_of(starts)]
+    kept = ", ".join(carried + ["prev_tp", "rn", "wait"] + (["switch"] if has_channel else [])
+                     + (["last_step"] if by_case else []))
+    if by_case:                   # a case is one journey
+        number = "1 AS jn"
+    else:                         # journeys numbered by a running count of starts
+        number = ("count(CASE WHEN new_journey THEN 1 END) OVER (PARTITION BY kid ORDER BY rn "
+                  "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS jn, "
+                  "lead(new_journey, 1, true) OVER (PARTITION BY kid ORDER BY rn) AS last_step")
+    labelled = f"""
         WITH s AS (
-            SELECT k.kid, src.time, {', '.join(cols_s)}, src._row::{itype} AS _row
-            FROM {src} src JOIN _keys k ON src.{part}::VARCHAR {match} k.key),
+            SELECT {', '.join(cols)}, s._row
+            FROM src_raw s JOIN _keys k ON CAST(s.{part} AS STRING) {match} k.key
+            LEFT JOIN _tp d ON CAST(s.touchpoint AS STRING) = d.touchpoint),
         o AS (
-            SELECT * EXCLUDE (_row), lag(time) OVER w AS prev_time,
-                   lag(tp) OVER w AS prev_tp{prev_ch}, (row_number() OVER w)::{itype} AS rn{last}
+            SELECT {', '.join(carried)}, lag(time) OVER w AS prev_time, lag(tp) OVER w AS prev_tp,
+                   row_number() OVER w AS rn{ch}{last}
             FROM s WINDOW w AS (PARTITION BY kid ORDER BY time, _row)),
         f AS (
-            SELECT * EXCLUDE (prev_time{', prev_ch' if has_channel else ''}),
-                   epoch_us(time) - epoch_us(prev_time) AS wait{switch}
-            FROM o),
-        g AS (SELECT *, rn = 1 OR {cut} AS new_journey FROM f)
-        SELECT *, {number} FROM g
-        WINDOW w2 AS (PARTITION BY kid ORDER BY rn ROWS UNBOUNDED PRECEDING)
-    """)
-    resolving = list(resolving or [])
-    resolution = ("(min(epoch_us(time)) FILTER (WHERE list_contains("
-                  f"{_list(resolving)}, tp::VARCHAR)) - min(epoch_us(time))) / 3.6e9"
-                  if resolving else "NULL::DOUBLE")
+            SELECT {', '.join(carried)}, prev_tp, rn{', last_step' if by_case else ''},
+                   unix_micros(time) - unix_micros(prev_time) AS wait{switch}
+            FROM o)
+        SELECT {kept}, new_journey, {number}
+        FROM (SELECT f.*, rn = 1 OR {' OR '.join(cuts) or 'false'} AS new_journey FROM f) g
+    """
+    resolution = (f"(min(CASE WHEN {codes_of(resolving)} THEN unix_micros(time) END) "
+                  "- min(unix_micros(time))) / 3.6e9" if resolving else "CAST(NULL AS DOUBLE)")
     ratings = ("avg(rating) AS rating_mean, count(rating) AS ratings" if has_rating
-               else "NULL::DOUBLE AS rating_mean, 0::BIGINT AS ratings")
-    switches = ("count(*) FILTER (WHERE NOT new_journey AND switch)::DOUBLE" if has_channel
-                else "0::DOUBLE")
-    customer = "arg_min(customer, rn) AS customer, " if by_case else ""
-    # the touchpoints of a journey in step order: codes packed with the row number, sorted
-    # one integer group key per journey when it fits
-    if itype == "UINTEGER":
-        key = "(kid::UBIGINT << 32) | jn"
-        ids = "(j >> 32)::UINTEGER AS kid, (j & 4294967295)::UINTEGER AS jn"
-    else:
-        key, ids = "(kid, jn)", "j.kid AS kid, j.jn AS jn"
-    con.execute(f"""
-        CREATE TEMP TABLE _jbase AS
-        SELECT {ids}, {customer}min(time) AS start, max(time) AS "end", count(*) AS contacts,
-               min(rn) AS first_rn,
-               list_sort(list(rn::BIGINT * {n_tp + 1} + coalesce(enum_code(tp)::BIGINT, {n_tp})))
-                   AS codes,
+               else "CAST(NULL AS DOUBLE) AS rating_mean, CAST(0 AS BIGINT) AS ratings")
+    switches = ("CAST(count(CASE WHEN NOT new_journey AND switch THEN 1 END) AS DOUBLE)"
+                if has_channel else "CAST(0 AS DOUBLE)")
+    jbase = f"""
+        SELECT kid, jn, {'min_by(customer, rn) AS customer, ' if by_case else ''}
+               min(time) AS start, max(time) AS `end`, count(*) AS contacts,
+               min(rn) AS first_rn, array_sort(collect_list(CAST(rn AS BIGINT) * {m} + tp)) AS codes,
                {switches} AS channel_switches,
-               coalesce(max(wait) FILTER (WHERE NOT new_journey), 0) / 3.6e9 AS longest_wait_h,
+               coalesce(max(CASE WHEN NOT new_journey THEN wait END), 0) / 3.6e9 AS longest_wait_h,
                {resolution} AS resolution_h, {ratings}
-        FROM (SELECT *, {key} AS j FROM labelled) GROUP BY j
-    """)
-    # touchpoint text from the codes (code n_tp stands for a missing touchpoint)
+        FROM labelled GROUP BY kid, jn
+    """
+    keys = ("SELECT key, dense_rank() OVER (ORDER BY key) AS kid FROM "
+            f"(SELECT DISTINCT CAST({part} AS STRING) AS key FROM src_raw) k")
+    return {"_keys": keys, "labelled": labelled, "_jbase": jbase, "tp_names": tp_names}
+
+
+def _local_views(con, tp_names, by_case) -> None:
+    """Views of the local connection over the compact tables: ``journey_core`` (a journey a
+    row, with its id, customer and path as text) and ``steps`` (a journey's touchpoints in step
+    order, from its codes)."""
+    n_tp, m = len(tp_names), len(tp_names) + 1
     names = "([" + ", ".join(_lit(v) for v in tp_names) + ", NULL]::VARCHAR[])"
-    m = n_tp + 1
     if by_case:
         journey_id, customer = "k.key", "b.customer"
     else:
@@ -528,21 +560,12 @@ def reconstruct_journeys(events, gap_days: float | None = None, starts=None,
                list_transform(b.codes, lambda x: {names}[x % {m} + 1]) AS tps
         FROM _jbase b JOIN _keys k USING (kid)
     """)
-    person = "l.customer" if by_case else "k.key"
-    case = ', l."case"' if has_case else ""
-    case += "".join(f", l.{_ident(c)}" for c in keep)
-    channel = "l.ch::VARCHAR" if has_channel else "NULL::VARCHAR"
-    rating = "l.rating" if has_rating else "NULL::DOUBLE"
     con.execute(f"""
-        CREATE VIEW events_v AS
-        SELECT l.kid, l.jn, {person} AS customer, l.rn::BIGINT - b.first_rn + 1 AS step, l.time,
-               l.tp::VARCHAR AS touchpoint, {channel} AS channel, {rating} AS rating{case}
-        FROM labelled l JOIN _jbase b USING (kid, jn) JOIN _keys k USING (kid)
+        CREATE VIEW steps AS
+        SELECT kid, jn, unnest(range(1, len(codes) + 1)) AS step,
+               unnest(list_transform(codes, lambda x: {names}[x % {m} + 1])) AS touchpoint
+        FROM _jbase
     """)
-    settings = {"gap_days": gap_days, "starts": list(starts or []), "by_case": by_case,
-                "types": types, "declared": declared, "repeat_days": repeat_days,
-                "resolving": resolving, "has_case": has_case, "keep": keep}
-    return JourneyLog(con, settings)
 
 
 def journey_log(study, gap_days=None, by_case=None, repeat_days=None, resolving=None,
@@ -610,7 +633,7 @@ def discover_types(log: JourneyLog, k: int = 5, seed: int = 0, top: int = 3) -> 
     log._full()
     counts = log.con.execute("""
         SELECT j.journey, l.touchpoint, count(*)::DOUBLE AS n
-        FROM events_v l JOIN journeys j USING (kid, jn) GROUP BY ALL
+        FROM steps l JOIN journeys j USING (kid, jn) GROUP BY ALL
     """).df()
     ends = log.con.execute(
         "SELECT journey, first_touchpoint, last_touchpoint, contacts, duration_h FROM journeys"
