@@ -63,16 +63,19 @@ _READ = {
 _PATH = _k("string", "The file, relative to the study folder; or a Parquet dataset: a folder of "
                     "Parquet files (hive partitions such as month=2026-01/ become columns) or a "
                     "glob such as events/*.parquet.")
-# where else a table can come from (cx_helpers.sources): exactly one of path, duckdb, database
+# where else a table can come from (cx_helpers.sources): exactly one of path, duckdb, database,
+# spark
 _SOURCE = {
     "path": _PATH,
     "duckdb": _k("string", "A DuckDB database file, relative to the study folder (with table: "
                            "or query:)."),
     "database": _k("string", "A SQL database by connection URL without a password, e.g. "
                              "postgresql://cx@db.example.com:5432/cx (with table: or query:)."),
-    "table": _k("string", "duckdb/database: the table or view to read, e.g. events or "
+    "spark": _k("string", "A Spark session by master URL, e.g. local[*], spark://host:7077 or "
+                          "yarn (with table: or query:)."),
+    "table": _k("string", "duckdb/database/spark: the table or view to read, e.g. events or "
                           "sales.events."),
-    "query": _k("string", "duckdb/database: a SELECT whose rows are the table."),
+    "query": _k("string", "duckdb/database/spark: a SELECT whose rows are the table."),
     "user_env": _k("string", "database: the environment variable holding the user name."),
     "password_env": _k("string", "database: the environment variable holding the password "
                                  "(never written in study.yaml)."),
@@ -170,6 +173,10 @@ CONFIG: dict[str, Key] = {
                         open=True),
             "repeat_days": _k("number", "Repeat journey window in days (default 30).",
                               minimum=0),
+            "engine": _k("string", "Where journeys are reconstructed: duckdb (default, in this "
+                                   "process) or spark.", enum=("duckdb", "spark")),
+            "master": _k("string", "engine: spark: the Spark master URL (default: the events' "
+                                   "spark: URL, else local[*]), e.g. spark://host:7077."),
         }),
     }),
 }

@@ -1,4 +1,5 @@
-"""Where a study's tables live: a file, a Parquet dataset, a DuckDB database or a SQL database.
+"""Where a study's tables live: a file, a Parquet dataset, a DuckDB database, a SQL database
+or Apache Spark.
 
 ``tables.<role>`` in ``study.yaml`` takes its rows from exactly one of:
 
@@ -9,7 +10,10 @@
 * ``database:`` a SQL database by connection URL (SQLAlchemy's form, e.g.
   ``postgresql://cx@db.example.com:5432/cx``) with ``table:`` or ``query:``. The URL never
   holds a password: ``password_env:`` (and ``user_env:``) name the environment variables that
-  hold the credentials.
+  hold the credentials;
+* ``spark:`` a Spark session's master URL (``local[*]``, ``spark://host:7077``, ``yarn``...) with
+  ``table:`` (a table of the session's catalog) or ``query:`` (Spark SQL, e.g. ``SELECT * FROM
+  parquet.`/lake/events```).
 
 Every source is only read (DuckDB files are opened read-only, SQL databases in a read-only
 transaction that is rolled back), and its rows come back as text columns, like a CSV's, so the
@@ -36,11 +40,11 @@ import pandas as pd
 from cx_helpers.errors import StudyError
 
 __all__ = ["DatabaseInput", "SOURCE_KEYS", "database_url", "dataset_files", "is_dataset",
-           "is_glob", "read_database", "read_duckdb", "read_parquet_dataset", "rows_digest",
-           "source_kind"]
+           "is_glob", "read_database", "read_duckdb", "read_parquet_dataset", "read_spark",
+           "rows_digest", "source_kind"]
 
 # the keys that say where a table comes from, and those that go with a database
-SOURCE_KEYS = ("path", "duckdb", "database")
+SOURCE_KEYS = ("path", "duckdb", "database", "spark")
 _QUERY_KEYS = ("table", "query")
 _DB_KEYS = ("table", "query", "user_env", "password_env")
 _GLOB = re.compile(r"[*?\[]")
@@ -51,7 +55,7 @@ def _where(role, key):
 
 
 def source_kind(spec: dict, role: str, cfg_file, problems: list) -> str | None:
-    """Which source ``tables.<role>`` names (``path``, ``duckdb`` or ``database``).
+    """Which source ``tables.<role>`` names (``path``, ``duckdb``, ``database`` or ``spark``).
 
     Parameters
     ----------
@@ -73,8 +77,9 @@ def source_kind(spec: dict, role: str, cfg_file, problems: list) -> str | None:
     """
     given = [k for k in SOURCE_KEYS if spec.get(k) is not None]
     fix_one = (f"give exactly one of tables.{role}.path (a file, a folder of Parquet files or a "
-               f"glob), tables.{role}.duckdb (a DuckDB file, with table: or query:) or "
-               f"tables.{role}.database (a connection URL, with table: or query:).")
+               f"glob), tables.{role}.duckdb (a DuckDB file, with table: or query:), "
+               f"tables.{role}.database (a connection URL, with table: or query:) or "
+               f"tables.{role}.spark (a Spark master URL, with table: or query:).")
     if not given:
         problems.append(StudyError(f"tables.{role} says nowhere to read the table from.",
                                    file=cfg_file, fix=fix_one))
@@ -85,7 +90,7 @@ def source_kind(spec: dict, role: str, cfg_file, problems: list) -> str | None:
             file=cfg_file, fix=fix_one))
         return None
     kind = given[0]
-    for key in ("duckdb", "database", *_DB_KEYS):  # path: checked by check_values
+    for key in ("duckdb", "database", "spark", *_DB_KEYS):  # path: by check_values
         value = spec.get(key)
         if value is not None and not isinstance(value, str):
             problems.append(StudyError(f"{_where(role, key)} is {value!r}.", file=cfg_file,
@@ -96,7 +101,8 @@ def source_kind(spec: dict, role: str, cfg_file, problems: list) -> str | None:
         if stray:
             problems.append(StudyError(
                 f"tables.{role} has {', '.join(k + ':' for k in stray)}, which go"
-                f"{'es' if len(stray) == 1 else ''} with duckdb: or database:, not with path:.",
+                f"{'es' if len(stray) == 1 else ''} with duckdb:, database: or spark:, not with "
+                "path:.",
                 file=cfg_file,
                 fix=f"remove {', '.join(stray)}, or read the table from a database instead of "
                     "path:."))
@@ -118,11 +124,12 @@ def source_kind(spec: dict, role: str, cfg_file, problems: list) -> str | None:
             f"file, with {kind}:.", file=cfg_file,
             fix=f"remove {', '.join(reading)}: a database's rows need no parsing."))
         return None
-    if kind == "duckdb":
+    if kind in ("duckdb", "spark"):
         stray = [k for k in ("user_env", "password_env") if spec.get(k) is not None]
         if stray:
+            what = "a DuckDB file" if kind == "duckdb" else "Spark"
             problems.append(StudyError(
-                f"tables.{role} has {', '.join(stray)}, which a DuckDB file does not use.",
+                f"tables.{role} has {', '.join(stray)}, which {what} does not use.",
                 file=cfg_file, fix=f"remove {', '.join(stray)}."))
             return None
     return kind
@@ -609,3 +616,63 @@ def read_database(spec: dict, role: str, cfg_file, drop=()) -> tuple[pd.DataFram
     table.attrs["header"] = [str(n) for n in names]
     digest, size = rows_digest(table)
     return table, DatabaseInput(written, table_name, query, len(table), digest, size)
+
+
+# ----------------------------------------------------------------------------------------------
+# Apache Spark
+# ----------------------------------------------------------------------------------------------
+
+def read_spark(spec: dict, role: str, cfg_file, drop=()) -> tuple[pd.DataFrame, DatabaseInput]:
+    """Read ``table:`` or ``query:`` through a Spark session (``tables.<role>.spark``: its
+    master URL; an active session is used as it is).
+
+    Parameters
+    ----------
+    spec : dict
+        The table's config (``spark:``, ``table:`` or ``query:``).
+    role : str
+        The table's role (named in messages).
+    cfg_file : Path
+        ``study.yaml`` (named in messages).
+    drop : iterable of str
+        Columns never selected (personal data).
+
+    Returns
+    -------
+    tuple
+        The rows as text columns, and a :class:`DatabaseInput` recording the read (its URL:
+        ``spark <master>``), which ``cx verify`` checks by reading the rows again.
+
+    Raises
+    ------
+    StudyError
+        When PySpark or Java is missing, the session cannot start, or the table or query
+        cannot be read.
+    """
+    master = str(spec["spark"])
+    table_name, query = spec.get("table"), spec.get("query")
+    display = f"spark {master}, " + (f"table {table_name}" if table_name is not None
+                                     else f"query {query!r}")
+    try:
+        from cx_helpers.journeys.engines import spark_session
+
+        spark = spark_session(master)
+    except Exception as exc:
+        raise StudyError(f"{_where(role, 'spark')}: Spark could not start "
+                         f"({_first_line(exc)}).", file=cfg_file,
+                         fix="install PySpark (pip install 'cx-helpers[spark]') and Java 17 or "
+                             "newer, and check the master URL.") from None
+    try:
+        frame = spark.table(table_name) if table_name is not None else spark.sql(query)
+        names = list(frame.columns)
+        frame = frame.select(*[c for c in names if c not in set(drop)])
+        rows = frame.toArrow().to_pandas()
+    except Exception as exc:
+        what = "table" if table_name is not None else "query"
+        raise StudyError(f"the {what} cannot be read ({_first_line(exc)}).", file=display,
+                         fix=f"check tables.{role}.{what} in study.yaml (Spark SQL; the "
+                             "session's tables are listed by SHOW TABLES).") from None
+    table = _as_text(rows, display)
+    table.attrs["header"] = [str(n) for n in names]
+    digest, size = rows_digest(table)
+    return table, DatabaseInput(f"spark {master}", table_name, query, len(table), digest, size)

@@ -754,8 +754,9 @@ def read_role(reading: Reading, role: str):
         return None, None
     drop = reading.pii if role == "survey" else ()
     try:
-        if kind == "database":
-            table, record = sources.read_database(spec, role, reading.file, drop)
+        if kind in ("database", "spark"):
+            read = sources.read_database if kind == "database" else sources.read_spark
+            table, record = read(spec, role, reading.file, drop)
             reading.inputs.append(record)
             return table, str(record)
         key = "duckdb" if kind == "duckdb" else "path"

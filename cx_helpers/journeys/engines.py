@@ -184,7 +184,7 @@ class SparkEngine:
                 files = [r[0] for r in frame.select("_file").distinct().collect()]
                 numbers = spark.createDataFrame(_file_numbers(files))
                 frame = (frame.join(F.broadcast(numbers), "_file")
-                         .withColumn("_row", F.shiftleft("_fn", ROW_BITS) | F.col("_file_row"))
+                         .withColumn("_row", F.shiftleft("_fn", ROW_BITS) + F.col("_file_row"))
                          .drop("_file", "_file_row", "_fn"))
             else:
                 frame = (spark.read.csv(path, header=True, inferSchema=True)

@@ -569,14 +569,16 @@ def _local_views(con, tp_names, by_case) -> None:
 
 
 def journey_log(study, gap_days=None, by_case=None, repeat_days=None, resolving=None,
-                types=None) -> JourneyLog | None:
+                types=None, engine=None, spark=None) -> JourneyLog | None:
     """Reconstruct the journeys of a study's events with its ``journeys.events`` config.
 
     Arguments given here override the config. The events' ``keep`` columns are carried along
     to :meth:`JourneyLog.events`. Without events, returns ``None``. Defaults: one
     journey per case when the events have a case id and no ``gap_days`` is configured,
     otherwise a 7-day gap; ``repeat_days`` 30; types from the rules, else from the declared
-    journeys; resolving touchpoints: those whose catalog ``type`` is ``resolution``.
+    journeys; resolving touchpoints: those whose catalog ``type`` is ``resolution``; the
+    engine ``journeys.events.engine`` (``duckdb``), a Spark session from
+    ``journeys.events.master``, else the events' ``spark:`` URL, else ``local[*]``.
     """
     if study.events is None:
         return None
@@ -592,11 +594,17 @@ def journey_log(study, gap_days=None, by_case=None, repeat_days=None, resolving=
         resolving = list(cat.loc[cat["type"] == "resolution", "touchpoint"]) or None
     kept = [c for c in study.events.columns
             if c not in ("customer", "time", "touchpoint", "channel", "rating", "case")]
+    engine = engine or cfg.get("engine") or "duckdb"
+    if engine == "spark" and spark is None:
+        from cx_helpers.journeys.engines import spark_session
+
+        source = (study.config.get("tables") or {}).get("events") or {}
+        spark = spark_session(cfg.get("master") or source.get("spark"))
     return reconstruct_journeys(
         study.events, gap_days=gap, starts=cfg.get("starts"), by_case=by_case,
         types=types if types is not None else cfg.get("types"), declared=declared or None,
         repeat_days=repeat_days if repeat_days is not None else cfg.get("repeat_days", 30.0),
-        resolving=resolving, keep=kept)
+        resolving=resolving, keep=kept, engine=engine, spark=spark)
 
 
 def transition_matrix(transitions: pd.DataFrame, value: str = "probability",
