@@ -37,9 +37,13 @@ The approaches:
 * **Spark local**: ``reconstruct_journeys(path, ..., engine="spark", spark=session)`` with a
   session built here: ``local[2]``, ``spark.driver.memory`` = ``--spark-memory`` (default 8g:
   the same budget as DuckDB's limit, on a 24 GiB machine; Spark's shuffle files go to
-  ``<workdir>/spark-tmp``), ``spark.sql.session.timeZone=UTC``. The session's start (a JVM,
-  several seconds) is not timed. Where ``reconstruct_journeys`` has no ``engine`` parameter,
-  the column says so. A run longer than ``--spark-timeout`` seconds is stopped.
+  ``<workdir>/spark-tmp``), ``spark.sql.session.timeZone=UTC``, a shuffle partition per
+  million events (at least 4; Spark's default of 200 costs seconds of task overhead on small
+  logs) and no limit on results brought to the driver (``spark.driver.maxResultSize=0``: the
+  journey table comes back to this process). The session's start (a JVM, several seconds) is
+  not timed. ``--spark-input dataframe`` hands it ``spark.read.parquet(path)`` (read within the
+  timed part) instead of the path. Where ``reconstruct_journeys`` has no ``engine`` parameter,
+  the column says so. A run longer than ``--spark-timeout`` seconds (default 1500) is stopped.
 * **pandas** (the baseline, one process, idiomatic pandas): skipped, with the reason, when its
   estimated peak (the measured bytes per event of a smaller size, else 350 B, times the
   events) exceeds ``--pandas-max-gb`` (default 20).
@@ -263,9 +267,12 @@ def _folder_bytes(folder: Path) -> int:
 
 def run_reconstruct(path: str, engine: str = "duckdb", memory_limit: str | None = None,
                     temp_directory: str | None = None, full_table: bool = True,
-                    spark_conf: dict | None = None) -> dict:
+                    spark_conf: dict | None = None, spark_input: str = "path") -> dict:
     """``reconstruct_journeys`` on the Parquet log: timed until the journey table (materialised
-    in its connection) and the transitions exist; then the full table timed on its own."""
+    in its connection) and the transitions exist; then the full table timed on its own.
+
+    ``spark_input="dataframe"`` hands Spark ``spark.read.parquet(path)`` (read inside the
+    timed part) instead of the path."""
     import inspect
 
     from cx_helpers.journeys import reconstruct_journeys
@@ -292,7 +299,8 @@ def run_reconstruct(path: str, engine: str = "duckdb", memory_limit: str | None 
         kwargs.update(engine="spark", spark=spark)
     try:
         t0 = time.perf_counter()
-        log = reconstruct_journeys(path, **kwargs)
+        events = spark.read.parquet(path) if spark and spark_input == "dataframe" else path
+        log = reconstruct_journeys(events, **kwargs)
         log.con.execute("""CREATE TEMP TABLE bench_journeys AS
                            SELECT kid, jn, customer, start, "end", contacts, channel_switches,
                                   path, last_touchpoint AS last FROM journey_core""")
@@ -356,7 +364,8 @@ def _child(spec: dict) -> None:
                                   memory_limit=spec.get("memory_limit"),
                                   temp_directory=spec.get("temp_directory"),
                                   full_table=spec.get("full_table", True),
-                                  spark_conf=spec.get("spark_conf"))
+                                  spark_conf=spec.get("spark_conf"),
+                                  spark_input=spec.get("spark_input", "path"))
     except Exception as exc:                   # reported, with the peak reached, not hidden
         res = {"error": f"{type(exc).__name__}: {exc}"[:2000], "peak_mb": tree_peak_mb()}
     print(json.dumps(res), flush=True)
@@ -499,6 +508,8 @@ def main() -> None:
     parser.add_argument("--spark-memory", default="8g", help="spark.driver.memory")
     parser.add_argument("--spark-timeout", type=float, default=1500.0,
                         help="stop a Spark run after this many seconds")
+    parser.add_argument("--spark-input", choices=["path", "dataframe"], default="path",
+                        help="give Spark the Parquet path, or spark.read.parquet(path)")
     parser.add_argument("--pandas-max-gb", type=float, default=20.0)
     parser.add_argument("--full-table-max", type=int, default=20_000_000,
                         help="time log.journeys() (as pandas) up to this many events")
@@ -514,7 +525,9 @@ def main() -> None:
           f"Spark local[2] with spark.driver.memory {args.spark_memory}", flush=True)
     kinds = [k for k in APPROACHES if k in args.approaches]
     spark_conf = {"spark.driver.memory": args.spark_memory,
+                  "spark.driver.maxResultSize": "0",      # the journey table comes back whole
                   "spark.sql.session.timeZone": "UTC", "spark.ui.enabled": "false",
+                  "spark.ui.showConsoleProgress": "false",
                   "spark.local.dir": str(workdir / "spark-tmp")}
     results, failures, pandas_bytes = [], [], None
     try:
@@ -547,7 +560,12 @@ def main() -> None:
                                 full_table=rows <= args.full_table_max)
                     res = run_child(spec, spill=workdir / "spill")
                 else:
-                    spec.update(spark_conf=spark_conf)
+                    # about a million events per shuffle partition (Spark's default, 200,
+                    # costs seconds of task overhead on small logs)
+                    partitions = max(4, -(-rows // 1_000_000))
+                    spec.update(spark_conf={**spark_conf,
+                                            "spark.sql.shuffle.partitions": str(partitions)},
+                                spark_input=args.spark_input)
                     res = run_child(spec, spill=workdir / "spark-tmp",
                                     timeout=args.spark_timeout)
                 runs[kind] = res
@@ -564,11 +582,11 @@ def main() -> None:
                 print(f"{rows:,} events: same journeys and transitions ({', '.join(ran)})",
                       flush=True)
             results.append({"n": n, "rows": rows, "runs": runs})
+            if args.json:                       # after each size: a long run keeps its figures
+                Path(args.json).write_text(json.dumps(results, indent=1))
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=1))
     print()
     print(table(results, kinds))
     print()
