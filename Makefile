@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml $(LOCK)
 	@$(BIN)/python -c "import sys; sys.exit(sys.version_info[:2] != (3, 11))" || \
 	  echo "note: $(LOCK) was resolved for Python 3.11; this environment has another Python"
 	$(PIP) install --quiet -r $(LOCK) 2>$(VENV)/pip.log || (cat $(VENV)/pip.log; exit 1)
-	$(PIP) install --quiet --no-deps -e ".[test,lab,docs]" 2>$(VENV)/pip.log || (cat $(VENV)/pip.log; exit 1)
+	$(PIP) install --quiet --no-deps -e ".[test,lab,docs,spark]" 2>$(VENV)/pip.log || (cat $(VENV)/pip.log; exit 1)
 	@$(PIP) check >/dev/null || ($(PIP) check; echo "the lock file does not satisfy pyproject.toml: run make lock"; exit 1)
 	@$(BIN)/python -c "import cx_helpers, papermill, nbval" || (echo "installing the project failed"; exit 1)
 	$(BIN)/python -m ipykernel install --sys-prefix --name cx-suite --display-name "Python (cx-suite)" >/dev/null

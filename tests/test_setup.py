@@ -77,11 +77,12 @@ def test_extras_keep_developer_tools_out_of_the_runtime():
     project = _project()
     runtime = {canonicalize_name(Requirement(r).name) for r in project["dependencies"]}
     extras = project["optional-dependencies"]
-    assert set(extras) == {"test", "docs", "lab"}
+    assert set(extras) == {"test", "docs", "lab", "spark"}
     named = {k: {canonicalize_name(Requirement(r).name) for r in v} for k, v in extras.items()}
     assert {"pytest", "nbval", "playwright"} <= named["test"]
     assert {"sphinx", "numpydoc", "myst-nb"} <= named["docs"]
     assert "jupyterlab" in named["lab"]
+    assert named["spark"] == {"pyspark"}        # a JVM engine: only for those who use it
     tools = set().union(*named.values())
     assert not runtime & tools, f"in both the runtime and an extra: {sorted(runtime & tools)}"
     # the runtime path (cx run through papermill) needs these
