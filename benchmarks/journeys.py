@@ -43,7 +43,9 @@ The approaches:
   journey table comes back to this process). The session's start (a JVM, several seconds) is
   not timed. ``--spark-input dataframe`` hands it ``spark.read.parquet(path)`` (read within the
   timed part) instead of the path. Where ``reconstruct_journeys`` has no ``engine`` parameter,
-  the column says so. A run longer than ``--spark-timeout`` seconds (default 1500) is stopped.
+  the column says so. A run longer than ``--spark-timeout`` seconds (default 1500) is stopped;
+  a size whose estimate (the previous size's time, scaled by the events) exceeds twice that is
+  not started.
 * **pandas** (the baseline, one process, idiomatic pandas): skipped, with the reason, when its
   estimated peak (the measured bytes per event of a smaller size, else 350 B, times the
   events) exceeds ``--pandas-max-gb`` (default 20).
@@ -52,8 +54,9 @@ The approaches:
 child reads ``VmHWM`` (the peak resident memory) of itself and of every descendant
 (``/proc/<pid>/task/<tid>/children``, recursively: for Spark, the JVM) and reports their sum,
 an upper bound of the tree's simultaneous peak. The parent also samples the tree's ``VmRSS``
-every 0.5 s (a lower bound, shown in the detail lines). ``VmHWM`` starts afresh at ``exec``,
-so the children's figures do not include the parent's memory.
+every 0.5 s over the child's whole life, the untimed full table and checks included (shown
+in the detail lines as ``rss_sampled_mb``). ``VmHWM`` starts afresh at ``exec``, so the
+children's figures do not include the parent's memory.
 
 **Checks.** For every size, all approaches that ran must give the same journey count, the
 same transition table and the same order-free hash of the journey rows (customer, start, end,
@@ -65,6 +68,8 @@ followed by how wall time grows with the log.
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import itertools
 import json
 import os
 import shutil
@@ -366,7 +371,7 @@ def _child(spec: dict) -> None:
                                   full_table=spec.get("full_table", True),
                                   spark_conf=spec.get("spark_conf"),
                                   spark_input=spec.get("spark_input", "path"))
-    except Exception as exc:                   # reported, with the peak reached, not hidden
+    except Exception as exc:  # noqa: BLE001 - any failure is reported, with the peak reached
         res = {"error": f"{type(exc).__name__}: {exc}"[:2000], "peak_mb": tree_peak_mb()}
     print(json.dumps(res), flush=True)
 
@@ -479,7 +484,7 @@ def growth(results: list[dict], kinds: list[str]) -> str:
         timed = [(r["rows"], r["runs"][k]["seconds"]) for r in results
                  if "seconds" in r["runs"].get(k, {})]
         steps = [f"{_size(b[0])}/{_size(a[0])} {b[1] / a[1]:.1f}x (events {b[0] / a[0]:.1f}x)"
-                 for a, b in zip(timed, timed[1:])]
+                 for a, b in itertools.pairwise(timed)]
         if steps:
             parts.append(f"{APPROACHES[k]} " + ", ".join(steps))
     return "Wall time growth: " + ("; ".join(parts) if parts else "one size only") + "."
@@ -495,6 +500,26 @@ def compare(runs: dict) -> list[str]:
             if x[key] != x0[key]:
                 diffs.append(f"{APPROACHES[k0]} and {APPROACHES[k]} differ in {key}")
     return diffs
+
+
+def skip_reason(kind: str, rows: int, *, pandas_bytes: float | None = None,
+                pandas_max_gb: float = 20.0, spark_rate: float | None = None,
+                spark_timeout: float = 1500.0) -> str | None:
+    """Why an approach is not started at this size (None: run it).
+
+    pandas: its estimated peak (bytes per event measured at a smaller size, else 350 B, times
+    the events) above ``pandas_max_gb``. Spark: its estimated time (the events at the previous
+    size's rate) above twice ``spark_timeout``.
+    """
+    if kind == "pandas":
+        est = (pandas_bytes or 350) * rows / 2 ** 30
+        if est > pandas_max_gb:
+            return f"skipped: est. peak {est:.0f} GB > {pandas_max_gb:g} GB"
+    if kind == "spark" and spark_rate:
+        est = rows / spark_rate
+        if est > 2 * spark_timeout:
+            return f"skipped: est. {est / 60:.0f} min at the previous size's rate"
+    return None
 
 
 def main() -> None:
@@ -529,7 +554,8 @@ def main() -> None:
                   "spark.sql.session.timeZone": "UTC", "spark.ui.enabled": "false",
                   "spark.ui.showConsoleProgress": "false",
                   "spark.local.dir": str(workdir / "spark-tmp")}
-    results, failures, pandas_bytes = [], [], None
+    print(f"cx_helpers from {importlib.util.find_spec('cx_helpers').origin}", flush=True)
+    results, failures, pandas_bytes, spark_rate = [], [], None, None
     try:
         for n in args.sizes:
             path = workdir / f"events_{n}.parquet"
@@ -546,10 +572,10 @@ def main() -> None:
             for kind in kinds:
                 spec = {"kind": kind, "path": str(path)}
                 if kind == "pandas":
-                    est = (pandas_bytes or 350) * rows / 2 ** 30
-                    if est > args.pandas_max_gb:
-                        runs[kind] = {"skipped": f"skipped: est. peak {est:.0f} GB > "
-                                                 f"{args.pandas_max_gb:g} GB"}
+                    why = skip_reason("pandas", rows, pandas_bytes=pandas_bytes,
+                                      pandas_max_gb=args.pandas_max_gb)
+                    if why:
+                        runs[kind] = {"skipped": why}
                         continue
                     res = run_child(spec)
                     if "peak_mb" in res and "seconds" in res:
@@ -560,6 +586,11 @@ def main() -> None:
                                 full_table=rows <= args.full_table_max)
                     res = run_child(spec, spill=workdir / "spill")
                 else:
+                    why = skip_reason("spark", rows, spark_rate=spark_rate,
+                                      spark_timeout=args.spark_timeout)
+                    if why:
+                        runs[kind] = {"skipped": why}
+                        continue
                     # about a million events per shuffle partition (Spark's default, 200,
                     # costs seconds of task overhead on small logs)
                     partitions = max(4, -(-rows // 1_000_000))
@@ -568,6 +599,8 @@ def main() -> None:
                                 spark_input=args.spark_input)
                     res = run_child(spec, spill=workdir / "spark-tmp",
                                     timeout=args.spark_timeout)
+                    if "seconds" in res:
+                        spark_rate = rows / res["seconds"]
                 runs[kind] = res
                 print(f"  {_size(rows)} {APPROACHES[kind]}: " + ", ".join(
                     f"{k} {v:.2f}" if isinstance(v, float) else

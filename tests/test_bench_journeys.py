@@ -7,6 +7,7 @@ import importlib.util
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -105,7 +106,7 @@ def test_tree_peak_includes_children(bench):
         for _ in range(100):              # until the child has touched its 200 MB
             if bench._proc_status(child.pid).get("VmHWM", 0) > 200 * 1024:
                 break
-            subprocess.run(["sleep", "0.05"])
+            time.sleep(0.05)
         assert child.pid in bench._descendants(os.getpid())
         assert bench.tree_peak_mb() >= own + 200
     finally:
@@ -155,3 +156,17 @@ def test_spark_column_without_engine_parameter(bench, monkeypatch):
     monkeypatch.setattr(cj, "reconstruct_journeys", old_signature)
     assert bench.run_reconstruct("unused.parquet", engine="spark") == {
         "unavailable": "not available (needs engine=spark)"}
+
+
+def test_skip_reasons(bench):
+    # pandas at 100M events: 10M events took 3.2 GB -> 32 GB > 20 GB
+    assert bench.skip_reason("pandas", 100_000_000, pandas_bytes=3.2 * 2 ** 30 / 1e7) == (
+        "skipped: est. peak 32 GB > 20 GB")
+    assert bench.skip_reason("pandas", 10_000_000, pandas_bytes=500.0) is None
+    assert bench.skip_reason("pandas", 100_000_000) == "skipped: est. peak 33 GB > 20 GB"
+    # Spark: 20,000 events/s -> 100M in 83 min, more than twice a 25-minute limit
+    assert bench.skip_reason("spark", 100_000_000, spark_rate=20_000.0) == (
+        "skipped: est. 83 min at the previous size's rate")
+    assert bench.skip_reason("spark", 100_000_000, spark_rate=40_000.0) is None   # 42 min
+    assert bench.skip_reason("spark", 1_000_000) is None and bench.skip_reason(
+        "duckdb", 10 ** 9) is None
