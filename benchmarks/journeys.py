@@ -56,7 +56,9 @@ child reads ``VmHWM`` (the peak resident memory) of itself and of every descenda
 an upper bound of the tree's simultaneous peak. The parent also samples the tree's ``VmRSS``
 every 0.5 s over the child's whole life, the untimed full table and checks included (shown
 in the detail lines as ``rss_sampled_mb``). ``VmHWM`` starts afresh at ``exec``, so the
-children's figures do not include the parent's memory.
+children's figures do not include the parent's memory. The detail lines also give the
+machine's mean 1-minute load average during each run (``load_mean``, the run's own threads
+included): on a shared machine, the context of the times.
 
 **Checks.** For every size, all approaches that ran must give the same journey count, the
 same transition table and the same order-free hash of the journey rows (customer, start, end,
@@ -385,13 +387,14 @@ def run_child(spec: dict, spill: Path | None = None, timeout: float | None = Non
     proc = subprocess.Popen([sys.executable, __file__, "--child", json.dumps(spec)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
-    peaks = {"rss": 0, "spill": 0}
+    peaks = {"rss": 0, "spill": 0, "load": []}
     done = threading.Event()
 
     def sample():
         while not done.wait(0.5):
             rss = sum(_proc_status(p).get("VmRSS", 0) for p in _descendants(proc.pid))
             peaks["rss"] = max(peaks["rss"], rss)
+            peaks["load"].append(os.getloadavg()[0])
             if spill is not None:
                 peaks["spill"] = max(peaks["spill"], _folder_bytes(spill))
 
@@ -415,6 +418,8 @@ def run_child(spec: dict, spill: Path | None = None, timeout: float | None = Non
     sampler.join()
     res["elapsed"] = time.perf_counter() - t0
     res["rss_sampled_mb"] = peaks["rss"] / 1024
+    if peaks["load"]:               # the machine's 1-minute load average (the child included)
+        res["load_mean"] = sum(peaks["load"]) / len(peaks["load"])
     if spill is not None:
         res["spill_mb"] = peaks["spill"] / 2 ** 20
         shutil.rmtree(spill, ignore_errors=True)
