@@ -538,6 +538,8 @@ def main() -> None:
     parser.add_argument("--spark-memory", default="8g", help="spark.driver.memory")
     parser.add_argument("--spark-timeout", type=float, default=1500.0,
                         help="stop a Spark run after this many seconds")
+    parser.add_argument("--timeout", type=float, default=1800.0,
+                        help="stop a DuckDB or pandas run after this many seconds")
     parser.add_argument("--spark-input", choices=["path", "dataframe"], default="path",
                         help="give Spark the Parquet path, or spark.read.parquet(path)")
     parser.add_argument("--pandas-max-gb", type=float, default=20.0)
@@ -582,14 +584,14 @@ def main() -> None:
                     if why:
                         runs[kind] = {"skipped": why}
                         continue
-                    res = run_child(spec)
+                    res = run_child(spec, timeout=args.timeout)
                     if "peak_mb" in res and "seconds" in res:
                         pandas_bytes = res["peak_mb"] * 2 ** 20 / rows
                 elif kind == "duckdb":
                     spec.update(memory_limit=args.memory_limit,
                                 temp_directory=str(workdir / "spill"),
                                 full_table=rows <= args.full_table_max)
-                    res = run_child(spec, spill=workdir / "spill")
+                    res = run_child(spec, spill=workdir / "spill", timeout=args.timeout)
                 else:
                     why = skip_reason("spark", rows, spark_rate=spark_rate,
                                       spark_timeout=args.spark_timeout)
