@@ -290,7 +290,9 @@ def _numeric(series, display, column, problems, scale=None, na=None, integer=Fal
     ``values`` ({lower-cased label: number}, from :func:`_value_map`); numbers pass through.
     Text that is neither, and numbers off the scale, are problems.
     """
-    text = series.astype("string").str.strip()
+    # each distinct text is parsed once (a rating column holds a handful among many rows)
+    codes, distinct = pd.factorize(series.astype("string"))
+    text = pd.Series(distinct, dtype="string").str.strip()
     lower = text.str.lower()
     na_numbers, na_texts = na if na is not None else ([], set())
     numbers = pd.to_numeric(text, errors="coerce").astype(float)
@@ -298,10 +300,14 @@ def _numeric(series, display, column, problems, scale=None, na=None, integer=Fal
     values = values or {}
     mapped = lower.map(values).astype(float)
     known = lower.isin(list(values)).fillna(False).astype(bool)
-    result = mapped.where(known, numbers).mask(is_na)
-    bad_text = (text.notna() & ~is_na & ~known & numbers.isna()).astype(bool)
+    parsed = mapped.where(known, numbers).mask(is_na).to_numpy(dtype=float)
+    bad = (text.notna() & ~is_na & ~known & numbers.isna()).astype(bool).to_numpy()
+    present, at = codes >= 0, np.maximum(codes, 0)
+    result = pd.Series(np.where(present, parsed[at] if len(parsed) else np.nan, np.nan),
+                       index=series.index)
+    bad_text = pd.Series(present & (bad[at] if len(bad) else False), index=series.index)
     if bad_text.any():
-        seen = text[bad_text].unique()
+        seen = text[bad].unique()
         sample = ", ".join(repr(v) for v in seen[:8]) + (", ..." if len(seen) > 8 else "")
         on_scale = f" on {scale[0]:g}-{scale[1]:g}" if scale else ""
         if values:
