@@ -19,7 +19,6 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import special, stats
 from statsmodels.miscmodels.ordinal_model import OrderedModel
-from statsmodels.tools.numdiff import approx_fprime
 from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
 from cx_helpers.design import NA_HANDLINGS, design_matrix, independent_columns, resolve_na
@@ -73,36 +72,62 @@ class _WeightedOrderedModel(OrderedModel):
     def loglikeobs(self, params):
         return self.case_weights * super().loglikeobs(params)
 
-    def score_obs(self, params):
-        """Analytic weighted score per observation (statsmodels differentiates numerically).
-
-        With ``P = F(upp) - F(low)`` the observation's probability: the derivative of ``log P``
-        is ``-(f(upp) - f(low)) / P`` times the row for the coefficients, and ``f(upp) / P`` and
-        ``-f(low) / P`` for the two thresholds bounding its category, which depend on the
-        threshold parameters (the first threshold, then log increments) through
-        ``d t_j / d theta_i = exp(theta_i)`` (1 for the first) for ``i < j``.
-        """
+    def _parts(self, params):
+        """For each observation: the logistic density and its derivative at the two bounds of
+        its category, the probability of the category, and the derivatives of the two bounds
+        with respect to the parameters (first and second, the latter diagonal)."""
         params = np.asarray(params, dtype=float)
         low, upp = self._bounds(params)
-        f_low, f_upp = _Logistic.pdf(low), _Logistic.pdf(upp)
-        prob = np.maximum(special.expit(upp) - special.expit(low), 0) + 1e-20
-        d_upp, d_low = f_upp / prob, -f_low / prob
+        cdf_low, cdf_upp = special.expit(low), special.expit(upp)
+        f_low, f_upp = cdf_low * (1 - cdf_low), cdf_upp * (1 - cdf_upp)
+        prob = np.maximum(cdf_upp - cdf_low, 0) + 1e-20
         n_th = self.k_levels - 1
         incr = np.concatenate(([1.0], np.exp(params[-n_th:][1:])))
         jac = np.tril(np.broadcast_to(incr, (n_th, n_th)))   # d t_j / d theta_i
         jac = np.vstack([np.zeros(n_th), jac, np.zeros(n_th)])  # -inf, t_1..t_K-1, +inf
+        curv = jac.copy()                                      # d2 t_j / d theta_i2
+        curv[:, 0] = 0.0                                       # the first threshold: linear
         endog = np.asarray(self.endog, dtype=int)
-        grad = np.hstack([-(d_upp + d_low)[:, None] * self.exog,
-                          d_upp[:, None] * jac[endog + 1] + d_low[:, None] * jac[endog]])
+        exog = np.asarray(self.exog, dtype=float)
+        d_upp = np.hstack([-exog, jac[endog + 1]])                # d upp / d params
+        d_low = np.hstack([-exog, jac[endog]])
+        k_exog = exog.shape[1]
+        return (f_low, f_upp, f_low * (1 - 2 * cdf_low), f_upp * (1 - 2 * cdf_upp), prob,
+                d_low, d_upp, curv[endog], curv[endog + 1], k_exog)
+
+    def score_obs(self, params):
+        """Analytic weighted score per observation (statsmodels differentiates numerically).
+
+        With ``P = F(upp) - F(low)`` the observation's probability, the bounds ``upp`` and
+        ``low`` being its category's thresholds minus the linear predictor: the derivative of
+        ``log P`` is ``(f(upp) d upp - f(low) d low) / P``, where the thresholds depend on the
+        threshold parameters (the first threshold, then log increments) through
+        ``d t_j / d theta_i = exp(theta_i)`` (1 for the first) for ``i <= j``.
+        """
+        f_low, f_upp, _, _, prob, d_low, d_upp, *_ = self._parts(params)
+        grad = (f_upp / prob)[:, None] * d_upp - (f_low / prob)[:, None] * d_low
         return self.case_weights[:, None] * grad
 
     def score(self, params):
         return self.score_obs(params).sum(axis=0)
 
     def hessian(self, params):
-        """Central differences of the analytic score (2k score evaluations, instead of the
-        ~4k^2 log-likelihood evaluations of statsmodels' numerical Hessian)."""
-        hess = approx_fprime(np.asarray(params, dtype=float), self.score, centered=True)
+        """Analytic Hessian of the weighted log-likelihood.
+
+        Differentiating the score once more: ``(f'(upp) du du' - f'(low) dl dl' + f(upp)
+        d2u - f(low) d2l) / P - g g'`` per observation, with ``f' = f (1 - 2F)`` and the
+        second derivatives of the thresholds ``d2 t_j / d theta_i2 = exp(theta_i)`` for
+        ``2 <= i <= j`` (diagonal; the first threshold enters linearly).
+        """
+        (f_low, f_upp, df_low, df_upp, prob, d_low, d_upp, c_low, c_upp,
+         k_exog) = self._parts(params)
+        w = self.case_weights
+        grad = (f_upp / prob)[:, None] * d_upp - (f_low / prob)[:, None] * d_low
+        hess = ((d_upp * (w * df_upp / prob)[:, None]).T @ d_upp
+                - (d_low * (w * df_low / prob)[:, None]).T @ d_low
+                - (grad * w[:, None]).T @ grad)
+        diag = (w * f_upp / prob) @ c_upp - (w * f_low / prob) @ c_low
+        hess[np.arange(k_exog, hess.shape[0]), np.arange(k_exog, hess.shape[0])] += diag
         return (hess + hess.T) / 2
 
 

@@ -274,9 +274,9 @@ class _NumericWeightedOrderedModel(OrderedModel):
         return self.case_weights * super().loglikeobs(params)
 
 
-def test_ordered_logit_analytic_score_equals_the_numeric_fit(sample_study):
-    """The analytic score is the numerical derivative of the weighted log-likelihood, and the
-    fit (BFGS, HC0) gives the estimates of the former numerically differentiated fit on the
+def test_ordered_logit_analytic_score_and_hessian_equal_the_numeric_fit(sample_study):
+    """The analytic score is the numerical derivative of the weighted log-likelihood, the
+    analytic Hessian that of the score, and the fit (BFGS, HC0) gives the estimates of the former numerically differentiated fit on the
     sample's ordinal outcomes (40 columns with the not-rated indicators, survey weights)."""
     from statsmodels.tools.numdiff import approx_fprime
 
@@ -291,8 +291,11 @@ def test_ordered_logit_analytic_score_equals_the_numeric_fit(sample_study):
         np.testing.assert_allclose(model.score_obs(p),
                                    approx_fprime(p, model.loglikeobs, centered=True),
                                    rtol=0, atol=1e-6)
+        # the analytic Hessian is the derivative of the analytic score
+        np.testing.assert_allclose(model.hessian(p), approx_fprime(p, model.score, centered=True),
+                                   rtol=0, atol=1e-4)
     # statsmodels' Hessian from second differences of the log-likelihood is itself accurate to
-    # ~2e-3 here (entries up to ~160); the one from the analytic score to ~1e-7
+    # ~2e-3 here (entries up to ~160)
     np.testing.assert_allclose(model.hessian(params),
                                sm.tools.numdiff.approx_hess3(params, model.loglike),
                                rtol=0, atol=5e-3)
