@@ -8,6 +8,7 @@ import platform
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import datetime, timezone
@@ -18,7 +19,7 @@ from cx_helpers.errors import StudyError
 from cx_helpers.layout import (LOCK_NAME, RunLayout, input_record, package_versions,
                                table_hashes, write_manifest)
 from cx_helpers.report import available_inputs, build_report, print_pdf
-from cx_helpers.study import load_study
+from cx_helpers.study import SHARED_STUDY_ENV, load_study, share_study
 
 __all__ = ["NOTEBOOKS", "RunError", "run_many", "run_study", "slug"]
 
@@ -243,6 +244,12 @@ def run_study(study_path, out=None, seed=None, min_base=None, parameters=None, s
     run = RunLayout(run_dir)
     run.notebooks.mkdir(exist_ok=True)
     started = time.perf_counter()
+    # the kernels take the study loaded here (the rows the manifest records) instead of reading
+    # every table again: a pickle in a temporary folder, removed when the run ends
+    shared = tempfile.TemporaryDirectory(prefix="cx-run-")
+    share_study(study, study_path, segment, Path(shared.name) / "study.pickle")
+    previous_share = os.environ.get(SHARED_STUDY_ENV)
+    os.environ[SHARED_STUDY_ENV] = str(Path(shared.name) / "study.pickle")
 
     def execute(name):
         target = run.notebook(name)
@@ -312,6 +319,11 @@ def run_study(study_path, out=None, seed=None, min_base=None, parameters=None, s
         manifest["status"] = f"failed: {exc}"
         raise
     finally:
+        if previous_share is None:
+            os.environ.pop(SHARED_STUDY_ENV, None)
+        else:
+            os.environ[SHARED_STUDY_ENV] = previous_share
+        shared.cleanup()
         manifest["timings"]["total"] = round(time.perf_counter() - started, 2)
         manifest["tables"] = table_hashes(run_dir)
         if manifest["status"] != "ok":

@@ -185,6 +185,36 @@ class Study:
         return names
 
 
+# `cx run` loads the study once and shares it with the notebooks' kernels through a file named
+# by this variable (a pickle of the key and the Study), so that every notebook analyses the same
+# rows the manifest recorded (a database is not read again) and none parses the tables again
+SHARED_STUDY_ENV = "CX_SHARED_STUDY"
+
+
+def share_study(study: Study, path, segment: str | None, file: Path) -> None:
+    """Write ``study`` (loaded from ``path``, ``segment``) where :func:`load_study` in a kernel
+    started with ``CX_SHARED_STUDY=<file>`` finds it instead of reading the tables again."""
+    import pickle
+
+    with open(file, "wb") as fh:
+        pickle.dump((str(Path(path).resolve()), segment), fh)
+        pickle.dump(study, fh, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _shared_study(path, segment) -> Study | None:
+    """The study shared by `cx run` (see :func:`share_study`), when it is this one."""
+    import os
+    import pickle
+
+    file = os.environ.get(SHARED_STUDY_ENV)
+    if not file or not Path(file).is_file():
+        return None
+    with open(file, "rb") as fh:
+        if pickle.load(fh) != (str(Path(path).resolve()), segment):
+            return None
+        return pickle.load(fh)
+
+
 def load_study(path, *, segment: str | None = None) -> Study:
     """Load and validate a study folder.
 
@@ -218,6 +248,9 @@ def load_study(path, *, segment: str | None = None) -> Study:
     """
     from cx_helpers import tables as tb
 
+    cached = _shared_study(path, segment)
+    if cached is not None:
+        return cached
     root = Path(path)
     reading = tb.Reading(root, read_config(root))
     tb.check_config(reading)

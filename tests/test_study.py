@@ -495,3 +495,25 @@ def test_outcome_direction_better_lower(sample_copy):
     (sample_copy / "study.yaml").write_text(text.replace("better: lower", "better: down"))
     with pytest.raises(StudyError, match="better"):
         load_study(sample_copy)
+
+
+def test_a_study_shared_by_cx_run_is_taken_as_it_was_loaded(tmp_path, monkeypatch):
+    """`cx run` shares the study it loaded with the kernels: `load_study` of the same folder
+    and segment returns it without reading the tables (here: removed), anything else reads."""
+    import shutil
+
+    from cx_helpers.study import SHARED_STUDY_ENV, load_study, share_study
+    from tests.conftest import SAMPLE
+
+    folder = tmp_path / "study"
+    shutil.copytree(SAMPLE, folder)
+    loaded = load_study(folder, segment="plan=prepaid")
+    share_study(loaded, folder, "plan=prepaid", tmp_path / "shared.pickle")
+    monkeypatch.setenv(SHARED_STUDY_ENV, str(tmp_path / "shared.pickle"))
+    (folder / "events.csv").unlink()
+    again = load_study(folder, segment="plan=prepaid")
+    pd.testing.assert_frame_equal(again.events, loaded.events)
+    pd.testing.assert_frame_equal(again.respondents, loaded.respondents)
+    # another segment of the same folder is read from its files (the events are gone now)
+    with pytest.raises(StudyError, match="events.csv"):
+        load_study(folder, segment="plan=premium")
