@@ -654,7 +654,7 @@ def read_spark(spec: dict, role: str, cfg_file, drop=()) -> tuple[pd.DataFrame, 
     display = f"spark {master}, " + (f"table {table_name}" if table_name is not None
                                      else f"query {query!r}")
     try:
-        from cx_helpers.journeys.engines import spark_session
+        from cx_helpers.journeys.engines import _quiet, spark_session
 
         spark = spark_session(master)
     except Exception as exc:
@@ -666,7 +666,8 @@ def read_spark(spec: dict, role: str, cfg_file, drop=()) -> tuple[pd.DataFrame, 
         frame = spark.table(table_name) if table_name is not None else spark.sql(query)
         names = list(frame.columns)
         frame = frame.select(*[c for c in names if c not in set(drop)])
-        rows = frame.toArrow().to_pandas()
+        with _quiet():
+            rows = frame.toArrow().to_pandas()
     except Exception as exc:
         what = "table" if table_name is not None else "query"
         raise StudyError(f"the {what} cannot be read ({_first_line(exc)}).", file=display,

@@ -17,7 +17,9 @@ Parquet, the file (files in path order) and the row within it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import warnings
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -28,6 +30,16 @@ import pandas as pd
 __all__ = ["DuckDBEngine", "SparkEngine", "spark_session", "to_duckdb"]
 
 ROW_BITS = 40          # _row = file number << ROW_BITS | row within the file
+
+
+@contextlib.contextmanager
+def _quiet():
+    """PySpark warns at each pandas conversion that it does not fully support pandas 3; the
+    engine hands it Arrow tables (and reads Arrow back), so the warning does not apply."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas",
+                                FutureWarning)
+        yield
 
 
 @functools.lru_cache(maxsize=256)
@@ -147,7 +159,8 @@ def spark_session(master: str | None = None, config: dict | None = None):
                     "spark.sql.shuffle.partitions": "8", **(config or {})}
         for key, value in settings.items():
             builder = builder.config(key, value)
-    spark = builder.getOrCreate()
+    with _quiet():
+        spark = builder.getOrCreate()
     if active is None:
         spark.sparkContext.setLogLevel("ERROR")
     spark.conf.set("spark.sql.session.timeZone", "UTC")
@@ -182,7 +195,8 @@ class SparkEngine:
                     "*", F.col("_metadata.file_path").alias("_file"),
                     F.col("_metadata.row_index").alias("_file_row"))
                 files = [r[0] for r in frame.select("_file").distinct().collect()]
-                numbers = spark.createDataFrame(_file_numbers(files))
+                with _quiet():
+                    numbers = spark.createDataFrame(_file_numbers(files))
                 frame = (frame.join(F.broadcast(numbers), "_file")
                          .withColumn("_row", F.shiftleft("_fn", ROW_BITS) + F.col("_file_row"))
                          .drop("_file", "_file_row", "_fn"))
@@ -194,7 +208,8 @@ class SparkEngine:
 
             table = pa.Table.from_pandas(
                 events.assign(_row=np.arange(len(events), dtype=np.int64)), preserve_index=False)
-            frame = spark.createDataFrame(table)
+            with _quiet():
+                frame = spark.createDataFrame(table)
         kinds = dict(frame.dtypes)
         self.aware = kinds.get("time") == "timestamp"
         if "time" in kinds:                 # one time type inside: instants (UTC session)
@@ -204,8 +219,9 @@ class SparkEngine:
     def register(self, name: str, frame: pd.DataFrame) -> None:
         import pyarrow as pa
 
-        self.spark.createDataFrame(pa.Table.from_pandas(frame, preserve_index=False)) \
-            .createOrReplaceTempView(name)
+        with _quiet():
+            self.spark.createDataFrame(pa.Table.from_pandas(frame, preserve_index=False)) \
+                .createOrReplaceTempView(name)
 
     def create(self, name: str, sql: str) -> None:
         from pyspark import StorageLevel
@@ -230,7 +246,8 @@ class SparkEngine:
             frame = frame.select(*[F.col(c).cast("timestamp_ntz").alias(c)
                                    if t == "timestamp" else F.col(c)
                                    for c, t in frame.dtypes])
-        table = frame.toArrow()
+        with _quiet():
+            table = frame.toArrow()
         self.con.register("_arrow_in", table)
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _arrow_in")
         self.con.unregister("_arrow_in")
