@@ -1,4 +1,5 @@
-"""Journeys reconstructed from an event log, in DuckDB: segmentation, types, paths, transitions.
+"""Journeys reconstructed from an event log, on DuckDB or Spark: segmentation, types, paths,
+transitions.
 
 Every customer's interactions are put in time order (ties keep the order of the rows as given)
 and cut into journeys:
@@ -19,9 +20,12 @@ or, without rules, the declared journey (``journeys.declared`` of the study) tha
 its interactions (ties: the one met first), or ``"all"``. :func:`discover_types` clusters paths
 instead and describes each cluster in words.
 
-The heavy work is SQL over the events (a pandas DataFrame or a Parquet/CSV file), not a Python
-loop over customers: :class:`JourneyLog` keeps the labelled events and the journey table in an
-in-process DuckDB connection and returns tidy DataFrames.
+The heavy work is SQL over the events (a pandas DataFrame, a CSV file, a Parquet file or
+dataset, or a Spark DataFrame), not a Python loop over customers. It is written once, in Spark's
+dialect, and runs on the embedded DuckDB (translated by sqlglot) or on Spark
+(:mod:`~cx_helpers.journeys.engines`). :class:`JourneyLog` holds the journey table in an
+in-process DuckDB connection, derives everything else from it there, and returns tidy
+DataFrames.
 """
 
 from __future__ import annotations
