@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import os
 import platform
 import re
@@ -35,6 +36,37 @@ NOTEBOOKS = (
 KERNEL_NAME = "cx-suite"
 # the kernel's own start-up warnings (e.g. "running over TCP without encryption") are noise to users
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
+
+
+# the thread pools of the numerical libraries (BLAS, OpenMP, numba), set per kernel: the
+# notebooks run side by side, and a library that starts a thread per core in each kernel
+# oversubscribes the machine (measured on 2 cores: the key-driver bootstrap of two kernels at
+# once took 330 s with a thread per core each, 24 s with one thread each)
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                    "VECLIB_MAXIMUM_THREADS", "NUMBA_NUM_THREADS")
+
+
+@contextlib.contextmanager
+def _kernel_environment(study, study_path, segment, threads: int):
+    """The environment of the kernels started inside: the study loaded by the runner, shared
+    with them (:func:`cx_helpers.study.share_study`, a pickle in a temporary folder removed on
+    exit), and ``threads`` threads per numerical library (a variable the user set is kept).
+    The runner's own environment is restored on exit."""
+    with tempfile.TemporaryDirectory(prefix="cx-run-") as folder:
+        shared = Path(folder) / "study.pickle"
+        share_study(study, study_path, segment, shared)
+        changes = {SHARED_STUDY_ENV: str(shared),
+                   **{name: str(threads) for name in THREAD_VARIABLES if name not in os.environ}}
+        before = {name: os.environ.get(name) for name in changes}
+        os.environ.update(changes)
+        try:
+            yield
+        finally:
+            for name, value in before.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
 
 
 class RunError(RuntimeError):
@@ -244,12 +276,6 @@ def run_study(study_path, out=None, seed=None, min_base=None, parameters=None, s
     run = RunLayout(run_dir)
     run.notebooks.mkdir(exist_ok=True)
     started = time.perf_counter()
-    # the kernels take the study loaded here (the rows the manifest records) instead of reading
-    # every table again: a pickle in a temporary folder, removed when the run ends
-    shared = tempfile.TemporaryDirectory(prefix="cx-run-")
-    share_study(study, study_path, segment, Path(shared.name) / "study.pickle")
-    previous_share = os.environ.get(SHARED_STUDY_ENV)
-    os.environ[SHARED_STUDY_ENV] = str(Path(shared.name) / "study.pickle")
 
     def execute(name):
         target = run.notebook(name)
@@ -278,11 +304,13 @@ def run_study(study_path, out=None, seed=None, min_base=None, parameters=None, s
             print(f"running {len(notebooks)} notebooks ({workers} at a time): "
                   f"{', '.join(notebooks)}", flush=True)
         pool = ThreadPoolExecutor(max_workers=workers)
+        threads = max(1, (os.cpu_count() or 1) // workers)
         try:
-            futures = [pool.submit(execute, name) for name in notebooks]
-            pending = set(futures)
-            while pending:   # short waits, so that Ctrl-C reaches this thread at once
-                _, pending = wait(pending, timeout=0.5)
+            with _kernel_environment(study, study_path, segment, threads):
+                futures = [pool.submit(execute, name) for name in notebooks]
+                pending = set(futures)
+                while pending:   # short waits, so that Ctrl-C reaches this thread at once
+                    _, pending = wait(pending, timeout=0.5)
             errors = []
             for future in futures:
                 try:
@@ -319,11 +347,6 @@ def run_study(study_path, out=None, seed=None, min_base=None, parameters=None, s
         manifest["status"] = f"failed: {exc}"
         raise
     finally:
-        if previous_share is None:
-            os.environ.pop(SHARED_STUDY_ENV, None)
-        else:
-            os.environ[SHARED_STUDY_ENV] = previous_share
-        shared.cleanup()
         manifest["timings"]["total"] = round(time.perf_counter() - started, 2)
         manifest["tables"] = table_hashes(run_dir)
         if manifest["status"] != "ok":

@@ -3,10 +3,21 @@ real datasets in ../shared/data."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
+
+# pytest-xdist runs a worker per core: each worker (and every `cx run` it starts) gets its share
+# of the cores for the numerical libraries' thread pools, or the workers' BLAS and numba threads
+# oversubscribe the machine (cx_helpers.runner.THREAD_VARIABLES). Set before the libraries load
+# in this worker, and inherited by its subprocesses.
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    _threads = str(max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
+    for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                  "VECLIB_MAXIMUM_THREADS", "NUMBA_NUM_THREADS"):
+        os.environ.setdefault(_name, _threads)
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "data" / "sample"

@@ -517,3 +517,28 @@ def test_a_study_shared_by_cx_run_is_taken_as_it_was_loaded(tmp_path, monkeypatc
     # another segment of the same folder is read from its files (the events are gone now)
     with pytest.raises(StudyError, match="events.csv"):
         load_study(folder, segment="plan=premium")
+
+
+def test_the_kernels_environment_shares_the_study_and_the_cores(tmp_path, monkeypatch):
+    """`cx run` starts its kernels with the shared study and a share of the cores for the
+    numerical libraries (a thread count the user set is kept); all restored afterwards."""
+    import os
+    from pathlib import Path
+
+    from cx_helpers.runner import THREAD_VARIABLES, _kernel_environment
+    from cx_helpers.study import SHARED_STUDY_ENV
+    from tests.conftest import SAMPLE
+
+    for name in THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")               # the user's own setting
+    monkeypatch.delenv(SHARED_STUDY_ENV, raising=False)
+    study = load_study(SAMPLE)
+    with _kernel_environment(study, SAMPLE, None, threads=1):
+        shared = Path(os.environ[SHARED_STUDY_ENV])
+        assert shared.is_file()
+        assert os.environ["OPENBLAS_NUM_THREADS"] == os.environ["NUMBA_NUM_THREADS"] == "1"
+        assert os.environ["OMP_NUM_THREADS"] == "3"
+        pd.testing.assert_frame_equal(load_study(SAMPLE).ratings, study.ratings)
+    assert SHARED_STUDY_ENV not in os.environ and not shared.exists()
+    assert "OPENBLAS_NUM_THREADS" not in os.environ and os.environ["OMP_NUM_THREADS"] == "3"
