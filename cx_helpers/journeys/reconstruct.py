@@ -61,6 +61,11 @@ def _bq(name) -> str:
     return "`" + str(name).replace("`", "``") + "`"
 
 
+def _names(tp_names) -> str:
+    """The touchpoints' names as a DuckDB list indexed by code + 1 (code ``n_tp``: NULL)."""
+    return "([" + ", ".join(_lit(v) for v in tp_names) + ", NULL]::VARCHAR[])"
+
+
 def _list(values) -> str:
     return "[" + ", ".join(_lit(v) for v in values) + "]"
 
@@ -150,7 +155,7 @@ class JourneyLog:
         s, con = self.settings, self.con
         if self.engine is not None:
             self.engine.fetch("labelled")
-        names = "([" + ", ".join(_lit(v) for v in s["tp_names"]) + ", NULL]::VARCHAR[])"
+        names = _names(s["tp_names"])
         columns = con.execute("SELECT * FROM labelled LIMIT 0").df().columns
         person = "l.customer" if s["by_case"] else "k.key"
         case = ', l."case"' if s["has_case"] else ""
@@ -217,7 +222,7 @@ class JourneyLog:
             self._full()
             src = (f"(SELECT b.* FROM _jbase b SEMI JOIN (SELECT kid, jn FROM journeys "
                    f"WHERE type = {_lit(type)}) j USING (kid, jn))")
-        names = "([" + ", ".join(_lit(v) for v in self.settings["tp_names"]) + ", NULL]::VARCHAR[])"
+        names = _names(self.settings["tp_names"])
         m = len(self.settings["tp_names"]) + 1
         # each journey's touchpoint codes, paired with the next (-1: entry, -2: exit)
         return self.con.execute(f"""
@@ -482,13 +487,13 @@ def _heavy_sql(eng, *, by_case, has_case, has_channel, has_rating, keep, names, 
     part = "`case`" if by_case else "customer"
     null_key = eng.rows(f"SELECT count(*) FROM src_raw WHERE {part} IS NULL")[0][0]
     match = "<=>" if null_key else "="
-    cols = ["k.kid", "s.time", f"coalesce(d.code, {n_tp}) AS tp"]
-    cols += ["CAST(s.channel AS STRING) AS ch"] if has_channel else []
-    cols += ["CAST(s.rating AS DOUBLE) AS rating"] if has_rating else []
-    cols += ["CAST(s.customer AS STRING) AS customer"] if by_case else []
-    cols += ["CAST(s.`case` AS STRING) AS `case`"] if has_case else []
-    cols += [f"CAST(s.{_bq(c)} AS STRING) AS {_bq(n)}" for c, n in zip(keep, names)]
-    carried = [c.rsplit(" AS ", 1)[-1].split(".")[-1] for c in cols]   # names in `s`
+    cols = [("k.kid", "kid"), ("s.time", "time"), (f"coalesce(d.code, {n_tp})", "tp")]
+    cols += [("CAST(s.channel AS STRING)", "ch")] if has_channel else []
+    cols += [("CAST(s.rating AS DOUBLE)", "rating")] if has_rating else []
+    cols += [("CAST(s.customer AS STRING)", "customer")] if by_case else []
+    cols += [("CAST(s.`case` AS STRING)", "`case`")] if has_case else []
+    cols += [(f"CAST(s.{_bq(c)} AS STRING)", _bq(n)) for c, n in zip(keep, names)]
+    carried = [name for _, name in cols]
     ch = ", lag(ch) OVER w AS prev_ch" if has_channel else ""
     last = ", lead(_row) OVER w IS NULL AS last_step" if by_case else ""
     switch = ", NOT (ch <=> prev_ch) AS switch" if has_channel else ""
@@ -504,7 +509,7 @@ def _heavy_sql(eng, *, by_case, has_case, has_channel, has_rating, keep, names, 
                   "lead(new_journey, 1, true) OVER (PARTITION BY kid ORDER BY rn) AS last_step")
     labelled = f"""
         WITH s AS (
-            SELECT {', '.join(cols)}, s._row
+            SELECT {', '.join(f"{expr} AS {name}" for expr, name in cols)}, s._row
             FROM src_raw s JOIN _keys k ON CAST(s.{part} AS STRING) {match} k.key
             LEFT JOIN _tp d ON CAST(s.touchpoint AS STRING) = d.touchpoint),
         o AS (
@@ -527,7 +532,8 @@ def _heavy_sql(eng, *, by_case, has_case, has_channel, has_rating, keep, names, 
     jbase = f"""
         SELECT kid, jn, {'min_by(customer, rn) AS customer, ' if by_case else ''}
                min(time) AS start, max(time) AS `end`, count(*) AS contacts,
-               min(rn) AS first_rn, array_sort(collect_list(CAST(rn AS BIGINT) * {m} + tp)) AS codes,
+               min(rn) AS first_rn,
+               array_sort(collect_list(CAST(rn AS BIGINT) * {m} + tp)) AS codes,
                {switches} AS channel_switches,
                coalesce(max(CASE WHEN NOT new_journey THEN wait END), 0) / 3.6e9 AS longest_wait_h,
                {resolution} AS resolution_h, {ratings}
@@ -543,7 +549,7 @@ def _local_views(con, tp_names, by_case) -> None:
     row, with its id, customer and path as text) and ``steps`` (a journey's touchpoints in step
     order, from its codes)."""
     n_tp, m = len(tp_names), len(tp_names) + 1
-    names = "([" + ", ".join(_lit(v) for v in tp_names) + ", NULL]::VARCHAR[])"
+    names = _names(tp_names)
     if by_case:
         journey_id, customer = "k.key", "b.customer"
     else:
