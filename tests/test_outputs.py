@@ -4,8 +4,9 @@ import csv
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from cx_helpers.outputs import FORMULA_START, RunOutput, escape_formulas
+from cx_helpers.outputs import FORMULA_START, RunOutput, escape_formulas, write_csv
 
 
 def test_text_cells_that_start_a_formula_are_escaped(tmp_path):
@@ -42,3 +43,19 @@ def test_string_dtype_column_is_escaped(tmp_path):
     RunOutput(tmp_path).table(df, "s")
     text = (tmp_path / "tables" / "s.csv").read_text()
     assert text == "segment\n'=1+1\nEast\n"
+
+
+@pytest.mark.parametrize("times, zone", [
+    (["2026-01-01 10:00:00", "2026-01-01 10:00:00.5", None, "2026-03-29 01:30:00.000123"], "UTC"),
+    (["2026-01-01 10:00:00", "2026-01-01 11:00:00"], "UTC"),
+    (["2026-01-01", "2026-01-02"], "UTC"),
+    (["2026-03-29 00:30:00", "2026-03-29 01:30:00", "2026-10-25 00:59:59"], "Europe/Paris"),
+    (["2026-01-01 10:00:00"], "America/St_Johns"),
+    ([None, None], "UTC"),
+])
+def test_zoned_times_are_written_as_pandas_writes_them(tmp_path, times, zone):
+    """The column-at-a-time formatting of zoned times gives pandas' own text, byte for byte."""
+    values = pd.Series(pd.to_datetime(times, format="ISO8601", utc=True)).dt.tz_convert(zone)
+    df = pd.DataFrame({"when": values, "n": range(len(values))})
+    path = write_csv(df, tmp_path / "t.csv")
+    assert path.read_text() == df.to_csv(index=False, float_format="%.6g", lineterminator="\n")
