@@ -149,10 +149,16 @@ def journey_steps(events: pd.DataFrame, steps: dict, period: str = "week", by=No
     out["period"] = _period(out["start"], period).to_numpy()
     if by:
         out[by] = first[by].astype("string").fillna("(missing)").to_numpy()
-    tp = ev[touchpoint].astype("string")
+    # touchpoints and journeys as integer codes: a step is reached by the journeys of the
+    # events at one of its touchpoints
+    tp_codes, tp_values = pd.factorize(ev[touchpoint].astype("string"))
+    j_codes, j_values = pd.factorize(ev[journey])
+    at_first = pd.Index(j_values).get_indexer(first.index)
     for name, tps in steps.items():
-        hit = ev.loc[tp.isin([str(t) for t in tps]).fillna(False).to_numpy(), journey]
-        out[name] = first.index.isin(set(hit))
+        wanted = np.flatnonzero(pd.Index(tp_values).isin([str(t) for t in tps]))
+        reached = np.zeros(len(j_values), bool)
+        reached[j_codes[np.isin(tp_codes, wanted)]] = True
+        out[name] = reached[at_first]
     return out
 
 
@@ -226,7 +232,14 @@ def fisher_p(x: int, n: int, x_other: int, n_other: int) -> float:
     if n <= 0 or n_other <= 0:
         return float("nan")
     total, successes = n + n_other, x + x_other
-    k = np.arange(max(0, n - (total - successes)), min(successes, n) + 1, dtype=float)
+    lowest, highest = max(0, n - (total - successes)), min(successes, n)
+    # only the tables within 40 standard deviations of the mean (and this one): beyond, every
+    # probability is below exp(-800), zero in double precision, so the sum is the same
+    mean = n * successes / total
+    sd = np.sqrt(mean * (1 - successes / total) * (total - n) / max(total - 1, 1))
+    lowest = max(lowest, min(int(x), int(np.floor(mean - 40 * sd)) - 1))
+    highest = min(highest, max(int(x), int(np.ceil(mean + 40 * sd)) + 1))
+    k = np.arange(lowest, highest + 1, dtype=float)
     # log hypergeometric pmf: C(successes, k) C(total - successes, n - k) / C(total, n)
     logpmf = (_logc(successes, k) + _logc(total - successes, n - k) - _logc(total, n))
     here = logpmf[int(x) - int(k[0])]
