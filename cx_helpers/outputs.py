@@ -49,8 +49,14 @@ def escape_formulas(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy()
     for col in out.columns:
         values = out[col]
-        if not (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)
-                or pd.api.types.is_datetime64_any_dtype(values)):
+        if isinstance(values.dtype, pd.StringDtype):      # text only: a column at a time
+            formula = values.str.startswith(FORMULA_START).fillna(False).astype(bool)
+            text = values.mask(formula, "'" + values)
+            text = text.str.replace("\r\n", "\n", regex=False).str.replace("\r", "\n",
+                                                                           regex=False)
+            out[col] = text.astype(object).where(values.notna(), values.astype(object))
+        elif not (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)
+                  or pd.api.types.is_datetime64_any_dtype(values)):
             out[col] = values.map(_escape).astype(object)
     out.columns = [_escape(c) for c in out.columns]
     if not isinstance(out.index, pd.RangeIndex):
