@@ -54,7 +54,8 @@ The approaches:
 **Peak memory** is the whole process tree's: at the end of the timed part (before the full
 table, the hash and Spark's stop), the child reads ``VmHWM`` (the peak resident memory) of itself and of every descendant
 (``/proc/<pid>/task/<tid>/children``, recursively: for Spark, the JVM) and reports their sum,
-an upper bound of the tree's simultaneous peak. The parent also samples the tree's ``VmRSS``
+an upper bound of the tree's simultaneous peak (MiB and GiB, powers of 2; DuckDB's "8GB" is
+8 * 10**9 bytes, 7.45 GiB). The parent also samples the tree's ``VmRSS``
 every 0.5 s over the child's whole life, the untimed full table and checks included (shown
 in the detail lines as ``rss_sampled_mb``). ``VmHWM`` starts afresh at ``exec``, so the
 children's figures do not include the parent's memory. The detail lines also give the
@@ -441,7 +442,7 @@ def _first_line(text: str, width: int = 100) -> str:
 def _mem(mb: float | None) -> str:
     if mb is None:
         return "-"
-    return f"{mb / 1024:.1f} GB" if mb >= 1024 else f"{mb:.0f} MB"
+    return f"{mb / 1024:.1f} GiB" if mb >= 1024 else f"{mb:.0f} MiB"
 
 
 def _secs(s: float) -> str:
@@ -475,8 +476,10 @@ def table(results: list[dict], kinds: list[str]) -> str:
             else:
                 why = (x.get("skipped") or x.get("unavailable")
                        or "failed: " + _first_line(x.get("error", "?")))
-                peak = x.get("peak_mb") or x.get("rss_sampled_mb")
-                cells += [why, "-", _mem(peak) if peak else "-"]
+                peak = (_mem(x["peak_mb"]) if x.get("peak_mb") else
+                        f"{_mem(x['rss_sampled_mb'])} (sampled)" if x.get("rss_sampled_mb")
+                        else "-")
+                cells += [why, "-", peak]
                 if k == "duckdb":
                     cells.append(_mem(x.get("spill_mb")) if x.get("spill_mb") else "-")
         lines.append("| " + " | ".join(cells) + " |")

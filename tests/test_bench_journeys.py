@@ -140,8 +140,12 @@ def test_table_and_growth(bench):
     text = bench.table(results, ["duckdb", "spark", "pandas"])
     lines = text.splitlines()
     assert lines[0].count("|") == lines[1].count("|") == lines[2].count("|") == 13
-    assert "| 1,000,000 | 333,333 | 2.00 s | 500 k/s | 500 MB | 0 | not available" in lines[2]
+    assert "| 1,000,000 | 333,333 | 2.00 s | 500 k/s | 500 MiB | 0 | not available" in lines[2]
     assert "skipped: est. peak 33 GB > 20 GB" in lines[3]
+    results[1]["runs"]["spark"] = {"error": "stopped after 1500 s (time limit)\nmore",
+                                   "rss_sampled_mb": 21127.0}
+    assert ("| failed: stopped after 1500 s (time limit) | - | 20.6 GiB (sampled) |"
+            in bench.table(results, ["duckdb", "spark", "pandas"]))
     assert bench.growth(results, ["duckdb"]) == (
         "Wall time growth: DuckDB 10M/1M 9.5x (events 10.0x).")
 
