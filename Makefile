@@ -51,7 +51,7 @@ docs: setup             ## build the documentation site into build/docs/html (ru
 
 bench: setup            ## speed and scale figures (printed, not asserted)
 	$(BIN)/python benchmarks/drivers.py
-	$(BIN)/python benchmarks/journeys.py
+	$(BIN)/python benchmarks/journeys.py --sizes 1000000 10000000   # 100M: see the README
 	$(BIN)/python benchmarks/study.py
 
 lock:                   ## regenerate the lock file: the newest versions pyproject.toml allows, every extra
