@@ -7,9 +7,11 @@ import contextlib
 import os
 import platform
 import re
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import datetime, timezone
@@ -67,6 +69,28 @@ def _kernel_environment(study, study_path, segment, threads: int):
                     os.environ.pop(name, None)
                 else:
                     os.environ[name] = value
+
+
+@contextlib.contextmanager
+def _ctrl_c_remembered():
+    """Ctrl-C (SIGINT) also sets an event while the notebooks run, so that it is not lost when
+    the KeyboardInterrupt lands where Python swallows it (a finalizer run by the garbage
+    collector in this thread prints "Exception ignored" and goes on): the waiting loop raises
+    it again. Outside the main thread, nothing changes."""
+    interrupted = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield interrupted
+        return
+
+    def on_sigint(signum, frame):
+        interrupted.set()
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield interrupted
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class RunError(RuntimeError):
@@ -306,10 +330,13 @@ def run_study(study_path, out=None, seed=None, min_base=None, parameters=None, s
         pool = ThreadPoolExecutor(max_workers=workers)
         threads = max(1, (os.cpu_count() or 1) // workers)
         try:
-            with _kernel_environment(study, study_path, segment, threads):
+            with _kernel_environment(study, study_path, segment, threads), \
+                    _ctrl_c_remembered() as interrupted:
                 futures = [pool.submit(execute, name) for name in notebooks]
                 pending = set(futures)
                 while pending:   # short waits, so that Ctrl-C reaches this thread at once
+                    if interrupted.is_set():
+                        raise KeyboardInterrupt
                     _, pending = wait(pending, timeout=0.5)
             errors = []
             for future in futures:
