@@ -74,8 +74,9 @@ class _WeightedOrderedModel(OrderedModel):
 
     def _parts(self, params):
         """For each observation: the logistic density and its derivative at the two bounds of
-        its category, the probability of the category, and the derivatives of the two bounds
-        with respect to the parameters (first and second, the latter diagonal)."""
+        its category, the probability of the category, the derivatives of the two bounds with
+        respect to the parameters (first and second, the latter diagonal), and the unweighted
+        gradient of ``log P``."""
         params = np.asarray(params, dtype=float)
         low, upp = self._bounds(params)
         cdf_low, cdf_upp = special.expit(low), special.expit(upp)
@@ -91,9 +92,9 @@ class _WeightedOrderedModel(OrderedModel):
         exog = np.asarray(self.exog, dtype=float)
         d_upp = np.hstack([-exog, jac[endog + 1]])                # d upp / d params
         d_low = np.hstack([-exog, jac[endog]])
-        k_exog = exog.shape[1]
+        grad = (f_upp / prob)[:, None] * d_upp - (f_low / prob)[:, None] * d_low
         return (f_low, f_upp, f_low * (1 - 2 * cdf_low), f_upp * (1 - 2 * cdf_upp), prob,
-                d_low, d_upp, curv[endog], curv[endog + 1], k_exog)
+                d_low, d_upp, curv[endog], curv[endog + 1], exog.shape[1], grad)
 
     def score_obs(self, params):
         """Analytic weighted score per observation (statsmodels differentiates numerically).
@@ -104,9 +105,7 @@ class _WeightedOrderedModel(OrderedModel):
         threshold parameters (the first threshold, then log increments) through
         ``d t_j / d theta_i = exp(theta_i)`` (1 for the first) for ``i <= j``.
         """
-        f_low, f_upp, _, _, prob, d_low, d_upp, *_ = self._parts(params)
-        grad = (f_upp / prob)[:, None] * d_upp - (f_low / prob)[:, None] * d_low
-        return self.case_weights[:, None] * grad
+        return self.case_weights[:, None] * self._parts(params)[-1]
 
     def score(self, params):
         return self.score_obs(params).sum(axis=0)
@@ -119,10 +118,9 @@ class _WeightedOrderedModel(OrderedModel):
         second derivatives of the thresholds ``d2 t_j / d theta_i2 = exp(theta_i)`` for
         ``2 <= i <= j`` (diagonal; the first threshold enters linearly).
         """
-        (f_low, f_upp, df_low, df_upp, prob, d_low, d_upp, c_low, c_upp,
-         k_exog) = self._parts(params)
+        (f_low, f_upp, df_low, df_upp, prob, d_low, d_upp, c_low, c_upp, k_exog,
+         grad) = self._parts(params)
         w = self.case_weights
-        grad = (f_upp / prob)[:, None] * d_upp - (f_low / prob)[:, None] * d_low
         hess = ((d_upp * (w * df_upp / prob)[:, None]).T @ d_upp
                 - (d_low * (w * df_low / prob)[:, None]).T @ d_low
                 - (grad * w[:, None]).T @ grad)

@@ -612,10 +612,16 @@ def read_database(spec: dict, role: str, cfg_file, drop=()) -> tuple[pd.DataFram
                 conn.rollback()  # nothing is ever written
     finally:
         engine.dispose()
-    table = _as_text(frame, display)
+    return _recorded(frame, names, display, written, table_name, query)
+
+
+def _recorded(rows: pd.DataFrame, names, display, url, table_name, query):
+    """The rows read from a database or Spark as text columns (header kept), and the
+    :class:`DatabaseInput` that records the read."""
+    table = _as_text(rows, display)
     table.attrs["header"] = [str(n) for n in names]
     digest, size = rows_digest(table)
-    return table, DatabaseInput(written, table_name, query, len(table), digest, size)
+    return table, DatabaseInput(url, table_name, query, len(table), digest, size)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -673,7 +679,4 @@ def read_spark(spec: dict, role: str, cfg_file, drop=()) -> tuple[pd.DataFrame, 
         raise StudyError(f"the {what} cannot be read ({_first_line(exc)}).", file=display,
                          fix=f"check tables.{role}.{what} in study.yaml (Spark SQL; the "
                              "session's tables are listed by SHOW TABLES).") from None
-    table = _as_text(rows, display)
-    table.attrs["header"] = [str(n) for n in names]
-    digest, size = rows_digest(table)
-    return table, DatabaseInput(f"spark {master}", table_name, query, len(table), digest, size)
+    return _recorded(rows, names, display, f"spark {master}", table_name, query)

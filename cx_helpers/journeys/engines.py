@@ -180,7 +180,6 @@ class SparkEngine:
         self.con = con
         self.spark = spark if spark is not None else _default_session()
         self.aware = False
-        self._cached = []
 
     def register_events(self, events) -> None:
         from pyspark.sql import DataFrame, functions as F
@@ -226,9 +225,7 @@ class SparkEngine:
     def create(self, name: str, sql: str) -> None:
         from pyspark import StorageLevel
 
-        frame = self.spark.sql(sql).persist(StorageLevel.MEMORY_AND_DISK)
-        self._cached.append(frame)
-        frame.createOrReplaceTempView(name)
+        self.spark.sql(sql).persist(StorageLevel.MEMORY_AND_DISK).createOrReplaceTempView(name)
 
     def rows(self, sql: str) -> list[tuple]:
         return [tuple(r) for r in self.spark.sql(sql).collect()]
@@ -251,9 +248,3 @@ class SparkEngine:
         self.con.register("_arrow_in", table)
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _arrow_in")
         self.con.unregister("_arrow_in")
-
-    def close(self) -> None:
-        """Release the cached tables in Spark."""
-        for frame in self._cached:
-            frame.unpersist()
-        self._cached = []
